@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Static checks of template.yaml, offline and without AWS credentials:
+#   1. cfn-lint (must report nothing)
+#   2. sam validate --lint, only where SAM CLI is installed (SAM_CLI=1 scripts/bootstrap.sh)
+#   3. scripts/check_template.py: assertions on the SAM-transformed template
+# Usage: scripts/check-template.sh [template.yaml]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TEMPLATE="${1:-template.yaml}"
+VENV="$ROOT/.venv"
+
+if [[ ! -x "$VENV/bin/cfn-lint" ]] || ! "$VENV/bin/python" -c 'import samtranslator' 2>/dev/null; then
+  echo "check-template: .venv incomplete, running scripts/bootstrap.sh"
+  "$ROOT/scripts/bootstrap.sh"
+fi
+
+# Neither tool needs credentials, but botocore wants a region.
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
+
+step() { printf 'check-template: %s\n' "$*"; }
+
+t=$SECONDS
+step "cfn-lint $TEMPLATE"
+"$VENV/bin/cfn-lint" --include-checks I -- "$TEMPLATE"   # any finding (E, W or I) exits non-zero
+step "cfn-lint clean ($((SECONDS - t))s)"
+
+if [[ -x "$VENV/bin/sam" ]]; then
+  SAM="$VENV/bin/sam"
+elif command -v sam >/dev/null 2>&1; then
+  SAM="$(command -v sam)"
+else
+  SAM=""
+fi
+if [[ -n "$SAM" ]]; then
+  t=$SECONDS
+  step "sam validate --lint ($SAM)"
+  SAM_CLI_TELEMETRY=0 "$SAM" validate --lint --template-file "$TEMPLATE"
+  step "sam validate ok ($((SECONDS - t))s)"
+else
+  step "sam not installed: skipped (install with SAM_CLI=1 scripts/bootstrap.sh)"
+fi
+
+t=$SECONDS
+"$VENV/bin/python" "$ROOT/scripts/check_template.py" "$TEMPLATE"
+step "transformed-template assertions ok ($((SECONDS - t))s)"
