@@ -41,20 +41,22 @@ ensure_venv() {
   fi
 }
 
-want_stamp() {
+stamp_for() {  # $1 = 0|1 (with aws-sam-cli)
   {
     sha256sum "$REQ" | cut -d' ' -f1
-    if [[ "${SAM_CLI:-0}" == "1" ]]; then echo "aws-sam-cli==$SAM_CLI_VERSION"; fi
+    if [[ "$1" == "1" ]]; then echo "aws-sam-cli==$SAM_CLI_VERSION"; fi
   } | sha256sum | cut -d' ' -f1
 }
 
 ensure_venv
-want="$(want_stamp)"
+SAM_CLI="${SAM_CLI:-0}"
+want="$(stamp_for "$SAM_CLI")"
 have="$(cat "$STAMP" 2>/dev/null || true)"
-if [[ "$want" != "$have" ]]; then
-  log "installing Python tools (requirements-tools.txt${SAM_CLI:+, SAM_CLI=$SAM_CLI})"
+# A venv that already has SAM CLI also satisfies a run without SAM_CLI=1.
+if [[ "$want" != "$have" && ! ( "$SAM_CLI" != "1" && "$have" == "$(stamp_for 1)" ) ]]; then
+  log "installing Python tools (requirements-tools.txt$([[ "$SAM_CLI" == 1 ]] && echo ", aws-sam-cli==$SAM_CLI_VERSION"))"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  if [[ "${SAM_CLI:-0}" == "1" ]]; then
+  if [[ "$SAM_CLI" == "1" ]]; then
     # One resolve for both, so pip picks an aws-sam-translator both cfn-lint and SAM accept.
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
       -r "$REQ" "aws-sam-cli==$SAM_CLI_VERSION"

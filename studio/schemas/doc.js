@@ -1,0 +1,5 @@
+import {gatedDocument} from './gatedDocument.js'
+
+export const doc = gatedDocument({name: 'doc', title: 'Doc'})
+
+export default doc

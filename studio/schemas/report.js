@@ -1,0 +1,5 @@
+import {gatedDocument} from './gatedDocument.js'
+
+export const report = gatedDocument({name: 'report', title: 'Report'})
+
+export default report
