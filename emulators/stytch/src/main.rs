@@ -1,1 +1,59 @@
-fn main() {}
+//! `stytch-emulator`: local Stytch API stand-in (see README.md).
+
+use std::process::ExitCode;
+
+use stytch_emulator::{Config, build_state, router};
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let host = std::env::var("STYTCH_EMULATOR_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port = std::env::var("STYTCH_EMULATOR_PORT").unwrap_or_else(|_| "4200".into());
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("stytch emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let state = match build_state(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("stytch emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(format!("{host}:{port}")).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("stytch emulator: cannot listen on {host}:{port}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| format!("{host}:{port}"));
+    println!("stytch emulator listening on http://{addr}");
+    match axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stytch emulator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Local Stytch emulator for gatehouse: B2B organizations/members, consumer users, sessions with
+//! RS256 JWKS, Stytch-shaped errors, plus the `/__gatehouse/*` control API.
+
+pub mod api;
+pub mod control;
+pub mod error;
+pub mod keys;
+pub mod state;
+pub mod util;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub use state::{Config, Kind, ProjectConfig};
+use state::{Inner, Project, Shared};
+
+/// Build the in-memory state; one RSA key per project, generated in parallel.
+pub fn build_state(config: &Config) -> Result<Shared, String> {
+    let handles: Vec<_> = config
+        .projects
+        .iter()
+        .map(|p| {
+            let live = p.project_id.starts_with("project-live-");
+            std::thread::spawn(move || keys::SigningKey::generate(live))
+        })
+        .collect();
+    let mut projects = Vec::new();
+    for (cfg, h) in config.projects.iter().zip(handles) {
+        let key = h.join().map_err(|_| "key generation thread panicked".to_string())??;
+        projects.push(Project {
+            cfg: cfg.clone(),
+            live: cfg.project_id.starts_with("project-live-"),
+            keys: vec![key],
+            orgs: vec![],
+            users: vec![],
+            sessions: vec![],
+        });
+    }
+    Ok(Shared(Arc::new(Mutex::new(Inner { projects, faults: vec![], calls: vec![], org_seq: 0 }))))
+}
+
+pub fn router(state: Shared) -> Router {
+    use api::*;
+    Router::new()
+        // B2B
+        .route("/v1/b2b/organizations", post(org_create))
+        .route("/v1/b2b/organizations/search", post(org_search))
+        .route("/v1/b2b/organizations/{organization_id}", get(org_get).put(org_update).delete(org_delete))
+        .route("/v1/b2b/organizations/{organization_id}/members", post(member_create))
+        .route("/v1/b2b/organizations/{organization_id}/member", get(member_get))
+        .route(
+            "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+            axum::routing::put(member_update).delete(member_delete),
+        )
+        .route("/v1/b2b/sessions/authenticate", post(b2b_session_authenticate))
+        .route("/v1/b2b/sessions/revoke", post(b2b_session_revoke))
+        .route("/v1/b2b/sessions/jwks/{project_id}", get(jwks))
+        // Consumer
+        .route("/v1/users", post(user_create))
+        .route("/v1/users/{user_id}", get(user_get).put(user_update).delete(user_delete))
+        .route("/v1/sessions/authenticate", post(session_authenticate))
+        .route("/v1/sessions/revoke", post(session_revoke))
+        .route("/v1/sessions/jwks/{project_id}", get(jwks))
+        // control
+        .route("/__gatehouse/sessions", post(control::mint_session))
+        .route("/__gatehouse/keys/rotate", post(control::rotate_keys))
+        .route("/__gatehouse/faults", post(control::add_fault).delete(control::clear_faults))
+        .route("/__gatehouse/calls", get(control::calls))
+        .route("/__gatehouse/reset", post(control::reset))
+        .route("/__gatehouse/state", get(control::dump_state))
+        .fallback(|| async { error::ApiError::for_status(404).into_response() })
+        .method_not_allowed_fallback(|| async { error::ApiError::for_status(405).into_response() })
+        .layer(middleware::from_fn_with_state(state.clone(), count_and_fault))
+        .with_state(state)
+}
+
+/// Counts every non-control request and applies matching faults (status or hang).
+async fn count_and_fault(State(st): State<Shared>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/__gatehouse/") {
+        return next.run(req).await;
+    }
+    let method = req.method().as_str().to_string();
+    let action = {
+        let mut g = st.lock();
+        match g.calls.iter_mut().find(|(m, p, _)| *m == method && *p == path) {
+            Some(c) => c.2 += 1,
+            None => g.calls.push((method.clone(), path.clone(), 1)),
+        }
+        let hit = g.faults.iter_mut().find(|f| f.matches(&method, &path)).map(|f| {
+            f.remaining -= 1;
+            (f.status, f.hang_ms, f.error_type.clone(), f.error_message.clone())
+        });
+        g.faults.retain(|f| f.remaining > 0);
+        hit
+    };
+    if let Some((status, hang_ms, error_type, message)) = action {
+        if let Some(ms) = hang_ms {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        if let Some(status) = status {
+            return control::fault_error(status, error_type, message).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Serve until the process ends (tests spawn this on an ephemeral port).
+pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
+    serve_with_shutdown(listener, config, std::future::pending()).await
+}
+
+pub async fn serve_with_shutdown(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = build_state(&config).map_err(std::io::Error::other)?;
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
