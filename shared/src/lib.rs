@@ -1,1 +1,16 @@
-pub fn hello() {}
+//! gatehouse: keeps access rules published in Sanity in sync with the identity provider and serves
+//! gated content after checking the caller's session on the server.
+//!
+//! Function crates are thin adapters: they call [`app`] to initialise once per container and then
+//! hand every request to one function here. All decisions live in the modules below.
+
+pub mod app;
+pub mod cms;
+pub mod config;
+pub mod error;
+pub mod gate;
+pub mod http;
+pub mod idp;
+pub mod log;
+pub mod secrets;
+pub mod sync;

@@ -1,0 +1,307 @@
+//! Per-container setup (config, secrets, clients, warm connections) and the request adapters the
+//! function binaries call. Init failures end the process with one line naming what is missing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Map, Value, json};
+
+use crate::cms::{SanityClient, SignatureError, WebhookEvent, signature};
+use crate::config::{Config, ConfigError};
+use crate::error::Error;
+use crate::gate::session::{Jwks, Verifier, stytch_jwks_url};
+use crate::gate::{Gate, GateRequest, cors_headers};
+use crate::http::{self, Deadline};
+use crate::idp::IdpError;
+use crate::idp::stytch::{self, Stytch};
+use crate::log::{now_ms, request_line};
+use crate::secrets::{SecretStore, Secrets, SecretsError};
+use crate::sync::{Report, Syncer};
+
+/// Bodies larger than this are refused before anything else (Sanity documents are far smaller).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error("init took longer than INIT_BUDGET_MS ({0} ms)")]
+    Timeout(u128),
+}
+
+/// Exits with one clear line (no panic trace, no secret value) when init fails.
+pub fn exit_on_error<T>(r: Result<T, InitError>) -> T {
+    r.unwrap_or_else(|e| {
+        eprintln!("gatehouse init failed: {e}");
+        std::process::exit(1)
+    })
+}
+
+/// What every function shares: config, secrets, one HTTP client.
+pub struct Core {
+    pub cfg: Config,
+    pub secrets: SecretStore,
+    pub http: reqwest::Client,
+    pub function: &'static str,
+}
+
+impl Core {
+    pub async fn init(function: &'static str) -> Result<Self, InitError> {
+        crate::log::init_tracing();
+        let started = Instant::now();
+        let cfg = Config::from_env()?;
+        let budget = cfg.timeouts.init_budget;
+        let secrets = tokio::time::timeout(budget, SecretStore::load(&cfg))
+            .await
+            .map_err(|_| InitError::Timeout(budget.as_millis()))??;
+        let http = http::client(&cfg.timeouts);
+        tracing::info!(function, init_ms = started.elapsed().as_secs_f64() * 1e3, "secrets loaded");
+        Ok(Core { cfg, secrets, http, function })
+    }
+
+    fn sanity(&self, s: &Secrets) -> SanityClient {
+        SanityClient::new(self.http.clone(), &self.cfg, &s.sanity)
+    }
+
+    fn stytch(&self, s: &Secrets) -> Stytch {
+        Stytch::new(self.http.clone(), &self.cfg, s.stytch.clone())
+    }
+
+    /// Opens the connections the first request will use while init still has a full CPU.
+    async fn warm(&self) {
+        let s = self.secrets.current();
+        let sanity = self.sanity(&s);
+        let stytch_base = stytch::base_url(&self.cfg, &s.stytch);
+        tokio::join!(http::warm(&self.http, sanity.origin()), http::warm(&self.http, &stytch_base));
+    }
+}
+
+fn request_id(req: &Request) -> String {
+    req.lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| format!("local-{:016x}", fastrand::u64(..)))
+}
+
+fn json_response(status: u16, body: &Value, headers: &[(&str, String)]) -> Response<Body> {
+    let mut b = Response::builder().status(status).header("content-type", "application/json");
+    for (k, v) in headers {
+        b = b.header(*k, v);
+    }
+    b.body(Body::from(body.to_string())).unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+/// The error body every function answers with.
+fn error_body(e: &Error, request_id: &str) -> Value {
+    let outcome = if e.status() >= 500 { "failed" } else { "rejected" };
+    json!({ "outcome": outcome, "error": e.code(), "reason": e.public_message(), "request_id": request_id })
+}
+
+// ---------------------------------------------------------------------------------------------
+// publish-sync and delete-cleanup
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncKind {
+    Publish,
+    Delete,
+}
+
+pub struct SyncApp {
+    core: Core,
+    kind: SyncKind,
+}
+
+impl SyncApp {
+    pub async fn init(function: &'static str, kind: SyncKind) -> Result<Self, InitError> {
+        let core = Core::init(function).await?;
+        core.warm().await;
+        Ok(SyncApp { core, kind })
+    }
+
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let started = Instant::now();
+        let rid = request_id(&req);
+        let mut log = Map::new();
+        let (result, calls) = http::counting(self.process(&req, &mut log)).await;
+        let (status, body, outcome) = match &result {
+            Ok(report) => {
+                let mut b = report.to_json();
+                b.insert("request_id".into(), rid.clone().into());
+                (report.outcome.status(), Value::Object(b), report.outcome.as_str())
+            }
+            Err(e) => {
+                log.insert("error".into(), e.to_string().into());
+                (e.status(), error_body(e, &rid), e.code())
+            }
+        };
+        if let Ok(r) = &result {
+            log.extend(r.to_json().into_iter().filter(|(k, _)| k != "outcome"));
+        }
+        log.insert("request_id".into(), rid.into());
+        log.insert("status".into(), status.into());
+        log.insert("upstream_calls".into(), calls.into());
+        request_line(self.core.function, outcome, started.elapsed().as_secs_f64() * 1e3, log);
+        json_response(status, &body, &[])
+    }
+
+    async fn process(&self, req: &Request, log: &mut Map<String, Value>) -> Result<Report, Error> {
+        if req.method() != lambda_http::http::Method::POST {
+            return Err(Error::MethodNotAllowed);
+        }
+        let body: &[u8] = req.body().as_ref();
+        if body.len() > MAX_BODY {
+            return Err(Error::PayloadTooLarge { limit: MAX_BODY });
+        }
+        // These headers are not signed: logs only.
+        for h in ["idempotency-key", "sanity-operation", "sanity-webhook-id"] {
+            if let Some(v) = req.headers().get(h).and_then(|v| v.to_str().ok()) {
+                log.insert(h.replace('-', "_"), v.chars().take(100).collect::<String>().into());
+            }
+        }
+        let header = match req.headers().get("sanity-webhook-signature") {
+            None => None,
+            Some(v) => Some(v.to_str().map_err(|_| SignatureError::Malformed)?),
+        };
+        let mut secrets = self.core.secrets.fresh().await;
+        let now = now_ms();
+        match signature::verify(header, body, &secrets.sanity.webhook_secrets(), now) {
+            Ok(()) => {}
+            // Maybe the secret was rotated since we read it: one rate-limited re-read.
+            Err(SignatureError::Mismatch) => match self.core.secrets.force_reread().await {
+                Some(s) => {
+                    signature::verify(header, body, &s.sanity.webhook_secrets(), now)?;
+                    secrets = s;
+                }
+                None => return Err(SignatureError::Mismatch.into()),
+            },
+            Err(e) => return Err(e.into()),
+        }
+        let ev = WebhookEvent::parse(body)?;
+        log.insert("document_id".into(), ev.id.clone().into());
+        if let Some(op) = &ev.operation {
+            log.insert("operation".into(), op.clone().into());
+        }
+        let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget);
+        match self.sync(&ev, &secrets, deadline).await {
+            Err(Error::Idp(IdpError::Unauthorized)) => match self.core.secrets.force_reread().await {
+                Some(s) => self.sync(&ev, &s, deadline).await,
+                None => Err(Error::Idp(IdpError::Unauthorized)),
+            },
+            other => other,
+        }
+    }
+
+    async fn sync(&self, ev: &WebhookEvent, secrets: &Arc<Secrets>, deadline: Deadline) -> Result<Report, Error> {
+        let cms = self.core.sanity(secrets);
+        let idp = self.core.stytch(secrets);
+        let syncer = Syncer { cms: &cms, idp: &idp, dataset: &secrets.sanity.dataset, now_ms };
+        match self.kind {
+            SyncKind::Publish => syncer.publish(ev, deadline).await,
+            SyncKind::Delete => syncer.delete(ev, deadline).await,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// gated-content
+
+pub struct GateApp {
+    core: Core,
+    gate: Gate<Stytch>,
+}
+
+impl GateApp {
+    pub async fn init(function: &'static str) -> Result<Self, InitError> {
+        let core = Core::init(function).await?;
+        let s = core.secrets.current();
+        let base = stytch::base_url(&core.cfg, &s.stytch);
+        let jwks = Jwks::new(
+            core.http.clone(),
+            stytch_jwks_url(&base, &s.stytch.project_id, s.stytch.kind),
+            core.cfg.jwks_refetch_min,
+            core.cfg.jwks_max_age,
+            core.cfg.timeouts.request,
+        );
+        let verifier = Verifier::new(jwks, s.stytch.project_id.clone(), s.stytch.kind, &core.cfg.stytch_issuers);
+        // Load the keys and warm the connections now; a failure here is logged, and the first
+        // request tries again.
+        let (keys, ()) = tokio::join!(verifier.jwks.refresh(), core.warm());
+        if let Err(e) = keys {
+            tracing::warn!(error = %e, "JWKS not loaded at init");
+        }
+        let gate = Gate::new(verifier, &core.cfg);
+        Ok(GateApp { core, gate })
+    }
+
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let started = Instant::now();
+        let rid = request_id(&req);
+        let greq = gate_request(&req);
+        let secrets = self.core.secrets.fresh().await;
+        let cms = self.core.sanity(&secrets);
+        let idp = self.core.stytch(&secrets);
+        let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget);
+        let (result, calls) = http::counting(self.gate.read(&idp, &cms, &greq, deadline)).await;
+
+        let cors_here = self.core.cfg.cors_in_function;
+        let allowed = &self.core.cfg.cors_allowed_origins;
+        let preflight = greq.method == "OPTIONS";
+        let mut headers: Vec<(&str, String)> = vec![
+            ("cache-control", "private, no-store".into()),
+            ("vary", if cors_here { "Authorization, Cookie, Origin" } else { "Authorization, Cookie" }.into()),
+        ];
+        let cors = if cors_here { cors_headers(greq.origin.as_deref(), allowed, preflight) } else { None };
+        if let Some(h) = &cors {
+            headers.extend(h.iter().map(|(k, v)| (*k, v.clone())));
+        }
+        let mut log = Map::new();
+        let (status, body, outcome) = match result {
+            // A preflight from an origin not on the list gets no CORS headers and a 403.
+            Ok(_) if preflight && cors.is_none() => {
+                let e = Error::OriginNotAllowed;
+                (e.status(), error_body(&e, &rid), e.code())
+            }
+            Ok(_) if preflight => (204, Value::Null, "preflight"),
+            Ok(v) => (200, v, "served"),
+            Err(e) => {
+                if e.status() == 401 {
+                    headers.push(("www-authenticate", r#"Bearer error="invalid_token""#.into()));
+                }
+                log.insert("error".into(), e.to_string().into());
+                (e.status(), error_body(&e, &rid), e.code())
+            }
+        };
+        log.insert("request_id".into(), rid.into());
+        log.insert("status".into(), status.into());
+        log.insert("path".into(), greq.path.chars().take(200).collect::<String>().into());
+        log.insert("upstream_calls".into(), calls.into());
+        request_line(self.core.function, outcome, started.elapsed().as_secs_f64() * 1e3, log);
+        if status == 204 {
+            let mut b = Response::builder().status(204);
+            for (k, v) in &headers {
+                b = b.header(*k, v);
+            }
+            return b.body(Body::Empty).unwrap_or_else(|_| Response::new(Body::Empty));
+        }
+        json_response(status, &body, &headers)
+    }
+}
+
+fn gate_request(req: &Request) -> GateRequest {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from);
+    GateRequest {
+        method: req.method().as_str().to_string(),
+        path: req.uri().path().to_string(),
+        query: req
+            .uri()
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default(),
+        authorization: header("authorization"),
+        cookie: header("cookie"),
+        origin: header("origin"),
+    }
+}

@@ -1,0 +1,133 @@
+//! Configuration read from the environment once per container.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Outbound HTTP and budget settings (DESIGN "Timeouts"; every value overridable by env).
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+    /// Total time a sync delivery may spend on retries before answering 5xx to Sanity.
+    pub sync_budget: Duration,
+    pub init_budget: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stytch_secret_arn: String,
+    pub sanity_secret_arn: String,
+    /// Local override of `https://{project}.api.sanity.io` (emulator); unset in production.
+    pub sanity_api_host: Option<String>,
+    pub sanity_api_version: String,
+    /// Local override of `https://{test|api}.stytch.com`; unset in production.
+    pub stytch_base_url: Option<String>,
+    /// Extra accepted session issuers (custom auth domains); `stytch.com/{project_id}` is always accepted.
+    pub stytch_issuers: Vec<String>,
+    pub timeouts: Timeouts,
+    pub secrets_max_age: Duration,
+    pub secrets_reread_min: Duration,
+    pub access_cache_ttl: Duration,
+    pub jwks_refetch_min: Duration,
+    pub jwks_max_age: Duration,
+    pub cors_allowed_origins: Vec<String>,
+    /// `function`: the function answers CORS itself (local); `url`: the function URL's CORS config
+    /// does it (deployed), so the function must not add a second set of headers.
+    pub cors_in_function: bool,
+    /// Content types a gated read may ask for.
+    pub content_types: Vec<String>,
+}
+
+fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    var(name).ok_or(ConfigError::Missing(name))
+}
+
+fn millis(name: &'static str, default_ms: u64) -> Result<Duration, ConfigError> {
+    num(name, default_ms).map(Duration::from_millis)
+}
+
+fn secs(name: &'static str, default_s: u64) -> Result<Duration, ConfigError> {
+    num(name, default_s).map(Duration::from_secs)
+}
+
+fn num(name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            reason: format!("expected a non-negative integer, got {:?}", v),
+        }),
+    }
+}
+
+fn list(name: &'static str, default: &[&str]) -> Vec<String> {
+    match var(name) {
+        None => default.iter().map(|s| s.to_string()).collect(),
+        Some(v) => v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+    }
+}
+
+fn url(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match var(name) {
+        None => Ok(None),
+        Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+            Ok(Some(v.trim_end_matches('/').to_string()))
+        }
+        Some(v) => Err(ConfigError::Invalid { name, reason: format!("expected an http(s) URL, got {v:?}") }),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let cors_mode = var("CORS_MODE").unwrap_or_else(|| "function".into());
+        let cors_in_function = match cors_mode.as_str() {
+            "function" => true,
+            "url" => false,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "CORS_MODE",
+                    reason: format!("expected function or url, got {other:?}"),
+                });
+            }
+        };
+        let api_version = var("SANITY_API_VERSION").unwrap_or_else(|| "2025-02-19".into());
+        let valid_version = api_version.len() == 10
+            && api_version.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        if !valid_version {
+            return Err(ConfigError::Invalid { name: "SANITY_API_VERSION", reason: "expected YYYY-MM-DD".into() });
+        }
+        Ok(Config {
+            stytch_secret_arn: required("STYTCH_SECRET_ARN")?,
+            sanity_secret_arn: required("SANITY_SECRET_ARN")?,
+            sanity_api_host: url("SANITY_API_HOST")?,
+            sanity_api_version: api_version,
+            stytch_base_url: url("STYTCH_BASE_URL")?,
+            stytch_issuers: list("STYTCH_ISSUERS", &[]),
+            timeouts: Timeouts {
+                connect: millis("HTTP_CONNECT_TIMEOUT_MS", 2_000)?,
+                request: millis("HTTP_TIMEOUT_MS", 3_000)?,
+                sync_budget: millis("SYNC_BUDGET_MS", 20_000)?,
+                init_budget: millis("INIT_BUDGET_MS", 6_000)?,
+            },
+            secrets_max_age: secs("SECRETS_MAX_AGE_S", 300)?,
+            secrets_reread_min: secs("SECRETS_REREAD_MIN_S", 30)?,
+            access_cache_ttl: secs("ACCESS_CACHE_TTL_S", 30)?,
+            jwks_refetch_min: secs("JWKS_REFETCH_MIN_S", 30)?,
+            jwks_max_age: secs("JWKS_MAX_AGE_S", 3_600)?,
+            cors_allowed_origins: list("CORS_ALLOWED_ORIGINS", &[]),
+            cors_in_function,
+            content_types: list("CONTENT_TYPES", &["article", "doc", "report"]),
+        })
+    }
+}

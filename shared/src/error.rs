@@ -1,0 +1,135 @@
+//! The one place that maps every failure (and every sync outcome) to an HTTP status and a stable
+//! machine-readable code.
+
+use crate::cms::{CmsError, SignatureError, webhook::BodyError};
+use crate::gate::session::SessionError;
+use crate::http::UpstreamError;
+use crate::idp::{IdpError, RuleError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("not found")]
+    NotFound,
+    #[error("body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    Signature(#[from] SignatureError),
+    #[error("{0}")]
+    Body(#[from] BodyError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("documents of type {0:?} are not handled by this function")]
+    UnsupportedType(String),
+    #[error("{0}")]
+    InvalidRule(#[from] RuleError),
+    #[error("content lake: {0}")]
+    Cms(#[from] CmsError),
+    #[error("identity provider: {0}")]
+    Idp(#[from] IdpError),
+    #[error("{0}")]
+    Session(#[from] SessionError),
+    #[error("this content requires multi-factor authentication")]
+    MfaRequired,
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    #[error("authorization service: {0}")]
+    Authz(String),
+}
+
+fn upstream_status(e: &UpstreamError) -> u16 {
+    match e {
+        UpstreamError::Timeout { .. } => 504,
+        UpstreamError::Connect { .. } => 503,
+        UpstreamError::Status { status: 429, .. } => 503,
+        UpstreamError::Status { .. } | UpstreamError::Decode { .. } => 502,
+    }
+}
+
+impl Error {
+    /// 4xx tells Sanity not to retry; 5xx asks it to (DESIGN "Sync contract" 6).
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::MethodNotAllowed => 405,
+            Error::NotFound => 404,
+            Error::PayloadTooLarge { .. } => 413,
+            Error::Signature(_) => 401,
+            Error::Body(_) | Error::BadRequest(_) => 400,
+            Error::UnsupportedType(_) | Error::InvalidRule(_) => 422,
+            Error::Cms(CmsError::Upstream(e)) => upstream_status(e),
+            Error::Idp(IdpError::Upstream(e)) => upstream_status(e),
+            // The rule names an organization/user that does not exist, or a value the provider
+            // refuses: retrying the same document cannot succeed.
+            Error::Idp(IdpError::TargetNotFound(_) | IdpError::Rejected(_)) => 422,
+            // Our credentials are wrong (rotation in progress?): let Sanity retry later.
+            Error::Idp(IdpError::Unauthorized) => 502,
+            Error::Session(e) => e.status(),
+            Error::MfaRequired => 403,
+            Error::OriginNotAllowed => 403,
+            Error::Authz(_) => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::NotFound => "not_found",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::Signature(_) => "invalid_signature",
+            Error::Body(_) | Error::BadRequest(_) => "bad_request",
+            Error::UnsupportedType(_) => "unsupported_type",
+            Error::InvalidRule(_) => "invalid_rule",
+            Error::Cms(_) => "cms_unavailable",
+            Error::Idp(IdpError::TargetNotFound(_)) => "target_not_found",
+            Error::Idp(IdpError::Rejected(_)) => "invalid_rule",
+            Error::Idp(_) => "provider_unavailable",
+            Error::Session(e) => e.code(),
+            Error::MfaRequired => "mfa_required",
+            Error::OriginNotAllowed => "origin_not_allowed",
+            Error::Authz(_) => "authz_unavailable",
+        }
+    }
+
+    /// The message shown to callers. Upstream details stay in the logs; the caller learns only
+    /// which side failed.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Cms(_) => "the content lake failed or timed out; retry later".into(),
+            Error::Idp(IdpError::Upstream(_) | IdpError::Unauthorized) => {
+                "the identity provider failed or timed out; retry later".into()
+            }
+            Error::Session(_) => "invalid or expired session".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_failures_ask_sanity_to_retry_and_rule_errors_do_not() {
+        let t = Error::Idp(IdpError::Upstream(UpstreamError::Timeout { service: "stytch" }));
+        assert_eq!(t.status(), 504);
+        let s = Error::Idp(IdpError::Upstream(UpstreamError::Status {
+            service: "stytch",
+            status: 500,
+            body: String::new(),
+            retry_after: None,
+        }));
+        assert_eq!(s.status(), 502);
+        let r = Error::Idp(IdpError::Upstream(UpstreamError::Status {
+            service: "stytch",
+            status: 429,
+            body: String::new(),
+            retry_after: None,
+        }));
+        assert_eq!(r.status(), 503);
+        assert_eq!(Error::InvalidRule(RuleError("x".into())).status(), 422);
+        assert_eq!(Error::Signature(SignatureError::Stale).status(), 401);
+        assert_eq!(Error::Signature(SignatureError::Stale).code(), "invalid_signature");
+        assert!(!t.public_message().contains("stytch.com"));
+    }
+}

@@ -1,0 +1,342 @@
+//! Session JWTs verified locally against the provider's JWKS: RS256 only, `kid` required, issuer,
+//! audience, `exp` and `nbf` with at most 30 s of skew. No per-request call to the provider.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use serde::Deserialize;
+
+use crate::http::{self, Deadline, UpstreamError};
+use crate::idp::{Target, TargetKind};
+use crate::secrets::ProjectKind;
+
+pub const LEEWAY_S: u64 = 30;
+/// Real session JWTs are ~1-2 KB; anything far larger is an attack on the parser.
+pub const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("token algorithm must be RS256")]
+    Algorithm,
+    #[error("token header lacks kid or typ")]
+    Header,
+    #[error("token signed by an unknown key")]
+    UnknownKey,
+    #[error("bad token signature")]
+    Signature,
+    #[error("token expired")]
+    Expired,
+    #[error("token not yet valid")]
+    NotYetValid,
+    #[error("token issuer not accepted")]
+    Issuer,
+    #[error("token audience not accepted")]
+    Audience,
+    #[error("token lacks a required claim")]
+    Claims,
+    #[error("session keys unavailable")]
+    KeysUnavailable,
+}
+
+impl SessionError {
+    pub fn status(&self) -> u16 {
+        // Without any key we cannot tell good tokens from bad: that is our outage, not the caller's fault.
+        if *self == SessionError::KeysUnavailable { 503 } else { 401 }
+    }
+    pub fn code(&self) -> &'static str {
+        if *self == SessionError::KeysUnavailable { "session_keys_unavailable" } else { "invalid_token" }
+    }
+}
+
+/// A verified session, reduced to what authorization needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub subject: String,
+    pub organization_id: Option<String>,
+    pub organization_slug: Option<String>,
+    pub roles: Vec<String>,
+    /// Distinct authentication factors (type + delivery method) of this session.
+    pub factors: Vec<String>,
+    pub expires_at: i64,
+    pub email: Option<String>,
+}
+
+impl Session {
+    /// Two or more distinct factors: Stytch has no explicit MFA claim.
+    pub fn mfa(&self) -> bool {
+        self.factors.len() >= 2
+    }
+
+    /// Where this session's synced access lives.
+    pub fn target(&self) -> Target {
+        match &self.organization_id {
+            Some(org) => Target { kind: TargetKind::Organization, id: org.clone() },
+            None => Target { kind: TargetKind::User, id: self.subject.clone() },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Factor {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    delivery_method: String,
+    #[serde(default)]
+    email_address: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct SessionClaim {
+    #[serde(default)]
+    authentication_factors: Vec<Factor>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct OrgClaim {
+    organization_id: String,
+    #[serde(default)]
+    slug: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    exp: i64,
+    #[serde(rename = "https://stytch.com/session", default)]
+    session: Option<SessionClaim>,
+    #[serde(rename = "https://stytch.com/organization", default)]
+    organization: Option<OrgClaim>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kid: Option<String>,
+    kty: String,
+    #[serde(default)]
+    alg: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<Jwk>,
+}
+
+struct KeyState {
+    keys: HashMap<String, Arc<DecodingKey>>,
+    fetched: Option<Instant>,
+}
+
+/// Signing keys by `kid`, refetched on a miss at most once per `refetch_min`. A failed refetch
+/// keeps the keys already known, so a JWKS outage does not log everyone out.
+pub struct Jwks {
+    http: reqwest::Client,
+    url: String,
+    refetch_min: Duration,
+    max_age: Duration,
+    request_timeout: Duration,
+    state: RwLock<KeyState>,
+    last_attempt: Mutex<Option<Instant>>,
+    fetch_lock: tokio::sync::Mutex<()>,
+}
+
+impl Jwks {
+    pub fn new(http: reqwest::Client, url: String, refetch_min: Duration, max_age: Duration, request_timeout: Duration) -> Self {
+        Jwks {
+            http,
+            url,
+            refetch_min,
+            max_age,
+            request_timeout,
+            state: RwLock::new(KeyState { keys: HashMap::new(), fetched: None }),
+            last_attempt: Mutex::new(None),
+            fetch_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn cached(&self, kid: &str) -> (Option<Arc<DecodingKey>>, bool, bool) {
+        let st = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let fresh = st.fetched.is_some_and(|t| t.elapsed() < self.max_age);
+        (st.keys.get(kid).cloned(), fresh, !st.keys.is_empty())
+    }
+
+    /// Fetches the key set now (init warm-up, or a rate-limited refetch).
+    pub async fn refresh(&self) -> Result<(), UpstreamError> {
+        *self.last_attempt.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        let deadline = Deadline::after(self.request_timeout);
+        let (_, body) = http::retry(deadline, |left| http::attempt("jwks", self.http.get(&self.url), left)).await?;
+        let set: JwkSet = serde_json::from_slice(&body)
+            .map_err(|e| UpstreamError::Decode { service: "jwks", reason: e.to_string() })?;
+        let mut keys = HashMap::new();
+        for k in set.keys {
+            if k.kty != "RSA" || k.alg.as_deref().is_some_and(|a| a != "RS256") {
+                continue;
+            }
+            if let (Some(kid), Some(n), Some(e)) = (k.kid, k.n, k.e) {
+                if let Ok(key) = DecodingKey::from_rsa_components(&n, &e) {
+                    keys.insert(kid, Arc::new(key));
+                }
+            }
+        }
+        let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+        st.keys = keys;
+        st.fetched = Some(Instant::now());
+        Ok(())
+    }
+
+    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, SessionError> {
+        let (key, fresh, any) = self.cached(kid);
+        if let (Some(k), true) = (&key, fresh) {
+            return Ok(k.clone());
+        }
+        let _guard = self.fetch_lock.lock().await;
+        // Someone else may have refreshed while we waited.
+        let (key2, fresh2, _) = self.cached(kid);
+        if let (Some(k), true) = (&key2, fresh2) {
+            return Ok(k.clone());
+        }
+        let may_fetch = self.last_attempt.lock().unwrap_or_else(|e| e.into_inner()).is_none_or(|t| t.elapsed() >= self.refetch_min);
+        if may_fetch {
+            if let Err(e) = self.refresh().await {
+                tracing::warn!(error = %e, "JWKS fetch failed");
+                // Keep serving with what we had; with nothing cached we cannot verify anyone.
+                return match key2.or(key) {
+                    Some(k) => Ok(k),
+                    None if !any => Err(SessionError::KeysUnavailable),
+                    None => Err(SessionError::UnknownKey),
+                };
+            }
+        }
+        let (key3, _, any3) = self.cached(kid);
+        match key3.or(key2) {
+            Some(k) => Ok(k),
+            None if !any3 => Err(SessionError::KeysUnavailable),
+            None => Err(SessionError::UnknownKey),
+        }
+    }
+}
+
+pub struct Verifier {
+    pub jwks: Jwks,
+    project_id: String,
+    kind: ProjectKind,
+    issuers: Vec<String>,
+}
+
+/// Where a Stytch project's keys are published.
+pub fn stytch_jwks_url(base: &str, project_id: &str, kind: ProjectKind) -> String {
+    match kind {
+        ProjectKind::B2b => format!("{base}/v1/b2b/sessions/jwks/{project_id}"),
+        ProjectKind::Consumer => format!("{base}/v1/sessions/jwks/{project_id}"),
+    }
+}
+
+impl Verifier {
+    pub fn new(jwks: Jwks, project_id: String, kind: ProjectKind, extra_issuers: &[String]) -> Self {
+        let mut issuers = vec![format!("stytch.com/{project_id}")];
+        issuers.extend(extra_issuers.iter().cloned());
+        Verifier { jwks, project_id, kind, issuers }
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Session, SessionError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN || token.bytes().filter(|b| *b == b'.').count() != 2 {
+            return Err(SessionError::Malformed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| SessionError::Malformed)?;
+        if header.alg != Algorithm::RS256 {
+            return Err(SessionError::Algorithm);
+        }
+        let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or(SessionError::Header)?;
+        if header.typ.as_deref() != Some("JWT") {
+            return Err(SessionError::Header);
+        }
+        let key = self.jwks.key(kid).await?;
+        let mut v = Validation::new(Algorithm::RS256);
+        v.leeway = LEEWAY_S;
+        v.validate_nbf = true;
+        v.validate_exp = true;
+        v.set_issuer(&self.issuers);
+        v.set_audience(&[&self.project_id]);
+        v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &v).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => SessionError::Expired,
+            ErrorKind::ImmatureSignature => SessionError::NotYetValid,
+            ErrorKind::InvalidIssuer => SessionError::Issuer,
+            ErrorKind::InvalidAudience => SessionError::Audience,
+            ErrorKind::InvalidSignature => SessionError::Signature,
+            ErrorKind::MissingRequiredClaim(_) => SessionError::Claims,
+            ErrorKind::InvalidAlgorithm => SessionError::Algorithm,
+            _ => SessionError::Malformed,
+        })?;
+        let c = data.claims;
+        let session = c.session.unwrap_or_default();
+        let mut factors: Vec<String> =
+            session.authentication_factors.iter().map(|f| format!("{}:{}", f.kind, f.delivery_method)).collect();
+        factors.sort();
+        factors.dedup();
+        let email = session.authentication_factors.iter().find_map(|f| f.email_address.clone());
+        let (organization_id, organization_slug) = match (self.kind, c.organization) {
+            (ProjectKind::B2b, Some(o)) if crate::idp::stytch::parse_id(&o.organization_id, "organization").is_some() => {
+                (Some(o.organization_id), o.slug)
+            }
+            // A B2B session must name its organization; a consumer session must not.
+            (ProjectKind::B2b, _) => return Err(SessionError::Claims),
+            (ProjectKind::Consumer, Some(_)) => return Err(SessionError::Claims),
+            (ProjectKind::Consumer, None) => (None, None),
+        };
+        Ok(Session {
+            subject: c.sub,
+            organization_id,
+            organization_slug,
+            roles: session.roles,
+            factors,
+            expires_at: c.exp,
+            email,
+        })
+    }
+}
+
+/// The session token from `Authorization: Bearer …`, else from the provider's session cookie.
+/// `Ok(None)` = no credentials at all (anonymous); a malformed Authorization header is an error.
+pub fn credentials<'a>(authorization: Option<&'a str>, cookie: Option<&'a str>, cookie_name: &str) -> Result<Option<&'a str>, SessionError> {
+    if let Some(a) = authorization {
+        let (scheme, token) = a.trim().split_once(' ').ok_or(SessionError::Malformed)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(SessionError::Malformed);
+        }
+        return Ok(Some(token.trim()));
+    }
+    let found = cookie.into_iter().flat_map(|c| c.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == cookie_name).then_some(v.trim())
+    });
+    match found {
+        Some("") => Err(SessionError::Malformed),
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_wins_over_cookie_and_garbage_is_rejected() {
+        assert_eq!(credentials(Some("Bearer abc"), Some("stytch_session_jwt=zzz"), "stytch_session_jwt"), Ok(Some("abc")));
+        assert_eq!(credentials(Some("bearer  abc "), None, "stytch_session_jwt"), Ok(Some("abc")));
+        assert_eq!(credentials(None, Some("a=1; stytch_session_jwt=zzz"), "stytch_session_jwt"), Ok(Some("zzz")));
+        assert_eq!(credentials(None, Some("a=1"), "stytch_session_jwt"), Ok(None));
+        assert_eq!(credentials(None, None, "stytch_session_jwt"), Ok(None));
+        assert!(credentials(Some("Basic abc"), None, "x").is_err());
+        assert!(credentials(Some("Bearer "), None, "x").is_err());
+        assert!(credentials(None, Some("stytch_session_jwt="), "stytch_session_jwt").is_err());
+    }
+}

@@ -1,0 +1,236 @@
+//! Outbound HTTP policy: one client per container (rustls, connect and request timeouts), bounded
+//! exponential backoff with full jitter inside a total budget, and per-request call counting for
+//! the request log line.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use reqwest::{RequestBuilder, StatusCode};
+
+use crate::config::Timeouts;
+
+/// Attempts per call, whatever the budget: a provider that fails 4 times in a row is down.
+const MAX_ATTEMPTS: u32 = 4;
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+const BACKOFF_CAP: Duration = Duration::from_secs(2);
+/// Error bodies are kept for logs only, and short.
+const ERROR_BODY_LIMIT: usize = 300;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("{service} did not answer in time")]
+    Timeout { service: &'static str },
+    #[error("{service} unreachable: {reason}")]
+    Connect { service: &'static str, reason: String },
+    #[error("{service} answered HTTP {status}: {body}")]
+    Status { service: &'static str, status: u16, body: String, retry_after: Option<Duration> },
+    #[error("{service} answered a body gatehouse could not read: {reason}")]
+    Decode { service: &'static str, reason: String },
+}
+
+impl UpstreamError {
+    /// Safe to try again: nothing was applied (timeouts of idempotent calls included).
+    pub fn retryable(&self) -> bool {
+        match self {
+            UpstreamError::Timeout { .. } | UpstreamError::Connect { .. } => true,
+            UpstreamError::Status { status, .. } => *status == 429 || *status >= 500,
+            UpstreamError::Decode { .. } => false,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            UpstreamError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            UpstreamError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn from_reqwest(service: &'static str, e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            UpstreamError::Timeout { service }
+        } else if e.is_decode() || e.is_body() {
+            UpstreamError::Decode { service, reason: e.to_string() }
+        } else {
+            // Never echo the URL: it can carry query parameters.
+            UpstreamError::Connect { service, reason: e.without_url().to_string() }
+        }
+    }
+}
+
+/// The point in time a whole operation must finish by.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline(Instant);
+
+impl Deadline {
+    pub fn after(d: Duration) -> Self {
+        Deadline(Instant::now() + d)
+    }
+    pub fn remaining(&self) -> Duration {
+        self.0.saturating_duration_since(Instant::now())
+    }
+}
+
+pub fn client(t: &Timeouts) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(t.connect)
+        .timeout(t.request)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
+        .build()
+        // Building only fails when the TLS backend cannot initialise: nothing can run then.
+        .unwrap_or_else(|e| {
+            eprintln!("gatehouse init failed: HTTP client: {e}");
+            std::process::exit(1)
+        })
+}
+
+tokio::task_local! {
+    static CALLS: Cell<u32>;
+}
+
+/// Runs `f`, counting the outbound HTTP attempts it makes (for the request log line).
+pub async fn counting<F: Future>(f: F) -> (F::Output, u32) {
+    CALLS
+        .scope(Cell::new(0), async move {
+            let out = f.await;
+            (out, CALLS.with(|c| c.get()))
+        })
+        .await
+}
+
+/// One attempt: send, read the whole body, turn non-2xx into `UpstreamError::Status`.
+pub async fn attempt(
+    service: &'static str,
+    req: RequestBuilder,
+    per_attempt: Duration,
+) -> Result<(StatusCode, bytes::Bytes), UpstreamError> {
+    let _ = CALLS.try_with(|c| c.set(c.get() + 1));
+    let resp = req.timeout(per_attempt).send().await.map_err(|e| UpstreamError::from_reqwest(service, e))?;
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = resp.bytes().await.map_err(|e| UpstreamError::from_reqwest(service, e))?;
+    if status.is_success() {
+        Ok((status, body))
+    } else {
+        let mut text = String::from_utf8_lossy(&body).into_owned();
+        text.truncate(text.floor_char_boundary(ERROR_BODY_LIMIT));
+        Err(UpstreamError::Status { service, status: status.as_u16(), body: text, retry_after })
+    }
+}
+
+/// Runs `op` until it succeeds, fails for good, or the deadline leaves no room for another try.
+/// `op` gets the time left for its attempt.
+pub async fn retry<T, F, Fut>(deadline: Deadline, mut op: F) -> Result<T, UpstreamError>
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: Future<Output = Result<T, UpstreamError>>,
+{
+    let mut attempt_no = 0;
+    loop {
+        attempt_no += 1;
+        let left = deadline.remaining();
+        let err = match op(left.max(Duration::from_millis(1))).await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        if !err.retryable() || attempt_no >= MAX_ATTEMPTS {
+            return Err(err);
+        }
+        let wait = err.retry_after().unwrap_or_else(|| backoff(attempt_no));
+        // Only retry when the wait still leaves time for a real attempt.
+        if wait + Duration::from_millis(50) >= deadline.remaining() {
+            return Err(err);
+        }
+        tracing::debug!(error = %err, attempt = attempt_no, wait_ms = wait.as_millis() as u64, "retrying");
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Full jitter: uniform in [0, min(cap, base * 2^(n-1))], never below 10 ms.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE.saturating_mul(1 << (attempt - 1).min(10)).min(BACKOFF_CAP);
+    let ms = fastrand::u64(10..=ceiling.as_millis().max(10) as u64);
+    Duration::from_millis(ms)
+}
+
+/// Opens (and TLS-handshakes) a pooled connection during init so the first request does not pay
+/// for it. Failures are logged, never fatal.
+pub async fn warm(client: &reqwest::Client, url: &str) {
+    if let Err(e) = client.head(url).timeout(Duration::from_secs(2)).send().await {
+        tracing::warn!(error = %e.without_url(), "connection warm-up failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(s: u16) -> UpstreamError {
+        UpstreamError::Status { service: "t", status: s, body: String::new(), retry_after: None }
+    }
+
+    #[tokio::test]
+    async fn retries_transient_errors_then_succeeds() {
+        let mut n = 0;
+        let out = retry(Deadline::after(Duration::from_secs(5)), |_| {
+            n += 1;
+            let r = if n < 3 { Err(status(429)) } else { Ok(n) };
+            async move { r }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn does_not_retry_client_errors() {
+        let mut n = 0;
+        let out: Result<(), _> = retry(Deadline::after(Duration::from_secs(5)), |_| {
+            n += 1;
+            async { Err(status(400)) }
+        })
+        .await;
+        assert_eq!(out.unwrap_err().status(), Some(400));
+        assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn stops_at_max_attempts_and_within_budget() {
+        let mut n = 0;
+        let out: Result<(), _> = retry(Deadline::after(Duration::from_secs(30)), |_| {
+            n += 1;
+            async { Err(status(500)) }
+        })
+        .await;
+        assert_eq!(out.unwrap_err().status(), Some(500));
+        assert_eq!(n, MAX_ATTEMPTS);
+        // A budget too small for any backoff means exactly one attempt.
+        let mut m = 0;
+        let _: Result<(), _> = retry(Deadline::after(Duration::from_millis(5)), |_| {
+            m += 1;
+            async { Err(status(503)) }
+        })
+        .await;
+        assert_eq!(m, 1);
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        for a in 1..20 {
+            assert!(backoff(a) <= BACKOFF_CAP);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Stytch B2B organizations and consumer users: `trusted_metadata` is merged at the top level by
+//! Stytch (a `null` value deletes a key), so writing `{sanity_access: …}` leaves every other key.
+
+use serde_json::{Map, Value, json};
+
+use super::{Current, IdentityProvider, IdpError, NAMESPACE, RuleError, SyncedAccess, Target, TargetKind};
+use crate::config::Config;
+use crate::http::{self, Deadline, UpstreamError};
+use crate::secrets::{ProjectKind, StytchSecret};
+
+const SERVICE: &str = "stytch";
+/// Stytch's documented limits for trusted_metadata.
+pub const MAX_KEYS: usize = 20;
+pub const MAX_BYTES: usize = 4096;
+
+#[derive(Clone)]
+pub struct Stytch {
+    http: reqwest::Client,
+    base: String,
+    secret: StytchSecret,
+    request_timeout: std::time::Duration,
+}
+
+/// `https://test.stytch.com` for test projects, `https://api.stytch.com` for live ones, unless
+/// `STYTCH_BASE_URL` points somewhere else (the local emulator).
+pub fn base_url(cfg: &Config, secret: &StytchSecret) -> String {
+    cfg.stytch_base_url.clone().unwrap_or_else(|| {
+        if secret.environment() == "live" { "https://api.stytch.com".into() } else { "https://test.stytch.com".into() }
+    })
+}
+
+/// `<prefix>-(test|live)-<uuid>` with a lowercase 8-4-4-4-12 hex uuid.
+pub fn parse_id<'a>(id: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
+    let rest = id.strip_prefix(prefix)?.strip_prefix('-')?;
+    let (env, uuid) = rest.split_once('-')?;
+    if env != "test" && env != "live" {
+        return None;
+    }
+    let groups: Vec<&str> = uuid.split('-').collect();
+    let shape_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    shape_ok.then_some((env, uuid))
+}
+
+impl Stytch {
+    pub fn new(http: reqwest::Client, cfg: &Config, secret: StytchSecret) -> Self {
+        Stytch { http, base: base_url(cfg, &secret), secret, request_timeout: cfg.timeouts.request }
+    }
+
+    pub fn project_id(&self) -> &str {
+        &self.secret.project_id
+    }
+
+    fn path(&self, target: &Target) -> String {
+        match target.kind {
+            TargetKind::Organization => format!("{}/v1/b2b/organizations/{}", self.base, target.id),
+            TargetKind::User => format!("{}/v1/users/{}", self.base, target.id),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, target: &Target, body: Option<&Value>, deadline: Deadline) -> Result<Value, IdpError> {
+        let url = self.path(target);
+        let res = http::retry(deadline, |left| {
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .basic_auth(&self.secret.project_id, Some(&self.secret.secret));
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            http::attempt(SERVICE, req, left.min(self.request_timeout))
+        })
+        .await;
+        match res {
+            Ok((_, bytes)) => serde_json::from_slice(&bytes)
+                .map_err(|e| IdpError::Upstream(UpstreamError::Decode { service: SERVICE, reason: e.to_string() })),
+            Err(e) => Err(match e.status() {
+                Some(404) => IdpError::TargetNotFound(target.clone()),
+                Some(401) | Some(403) => IdpError::Unauthorized,
+                Some(400) => IdpError::Rejected(error_message(&e)),
+                _ => IdpError::Upstream(e),
+            }),
+        }
+    }
+}
+
+/// Stytch's `error_type: error_message` from an error body, for the 422 reason.
+fn error_message(e: &UpstreamError) -> String {
+    if let UpstreamError::Status { body, .. } = e {
+        if let Ok(v) = serde_json::from_str::<Value>(body) {
+            let t = v["error_type"].as_str().unwrap_or("error");
+            let m = v["error_message"].as_str().unwrap_or("");
+            return format!("{t}: {m}");
+        }
+    }
+    e.to_string()
+}
+
+impl IdentityProvider for Stytch {
+    fn name(&self) -> &'static str {
+        "stytch"
+    }
+
+    fn validate_target(&self, target: &Target) -> Result<(), RuleError> {
+        let (prefix, needs, field) = match target.kind {
+            TargetKind::Organization => ("organization", ProjectKind::B2b, "stytchOrganizationId"),
+            TargetKind::User => ("user", ProjectKind::Consumer, "stytchUserId"),
+        };
+        let (env, _) = parse_id(&target.id, prefix)
+            .ok_or_else(|| RuleError(format!("{field} must look like {prefix}-test-<uuid> or {prefix}-live-<uuid>")))?;
+        if self.secret.kind != needs {
+            let kind = if self.secret.kind == ProjectKind::B2b { "B2B" } else { "consumer" };
+            return Err(RuleError(format!("{field} is set but the Stytch project is a {kind} project")));
+        }
+        if env != self.secret.environment() {
+            return Err(RuleError(format!(
+                "{field} is a {env} id but the Stytch project is a {} project",
+                self.secret.environment()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_fits(&self, current: &Current, access: &SyncedAccess) -> Result<(), RuleError> {
+        let mut merged = current.others.clone();
+        merged.insert(NAMESPACE.into(), serde_json::to_value(access).unwrap_or(Value::Null));
+        if merged.len() > MAX_KEYS {
+            return Err(RuleError(format!("trusted_metadata would have {} top-level keys; Stytch allows {MAX_KEYS}", merged.len())));
+        }
+        let size = serde_json::to_vec(&merged).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_BYTES {
+            return Err(RuleError(format!("trusted_metadata would be {size} bytes; Stytch allows {MAX_BYTES}")));
+        }
+        Ok(())
+    }
+
+    async fn read(&self, target: &Target, deadline: Deadline) -> Result<Current, IdpError> {
+        let v = self.call(reqwest::Method::GET, target, None, deadline).await?;
+        // B2B wraps the org; the consumer user's fields are at the top level.
+        let meta = match target.kind {
+            TargetKind::Organization => &v["organization"]["trusted_metadata"],
+            TargetKind::User => &v["trusted_metadata"],
+        };
+        Ok(Current::from_metadata(meta.as_object().cloned().unwrap_or_else(Map::new)))
+    }
+
+    async fn write(&self, target: &Target, access: &SyncedAccess, deadline: Deadline) -> Result<(), IdpError> {
+        let body = json!({ "trusted_metadata": { NAMESPACE: access } });
+        self.call(reqwest::Method::PUT, target, Some(&body), deadline).await.map(drop)
+    }
+
+    async fn clear(&self, target: &Target, deadline: Deadline) -> Result<(), IdpError> {
+        let body = json!({ "trusted_metadata": { NAMESPACE: Value::Null } });
+        self.call(reqwest::Method::PUT, target, Some(&body), deadline).await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_must_be_prefix_env_uuid() {
+        assert_eq!(
+            parse_id("organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931", "organization"),
+            Some(("test", "07971b06-ac8b-4cdb-9c15-63b17e653931"))
+        );
+        assert!(parse_id("user-live-07971b06-ac8b-4cdb-9c15-63b17e653931", "user").is_some());
+        for bad in [
+            "organization-test-07971b06-ac8b-4cdb-9c15-63b17e65393",
+            "organization-prod-07971b06-ac8b-4cdb-9c15-63b17e653931",
+            "organization-test-07971B06-ac8b-4cdb-9c15-63b17e653931",
+            "organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931/../x",
+            "user-test-07971b06-ac8b-4cdb-9c15-63b17e653931",
+            "",
+        ] {
+            assert!(parse_id(bad, "organization").is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! One JSON line per request, in CloudWatch embedded-metric format so every outcome is also a
+//! metric (`requests` and `latency_ms`, by function and outcome). Never a secret or a token.
+
+use serde_json::{Map, Value, json};
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).try_init();
+}
+
+/// Epoch milliseconds now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// RFC 3339 UTC with milliseconds, e.g. `2026-11-23T10:19:56.123Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let (secs, milli) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+/// Prints the request line. `fields` should hold request_id, outcome, status and friends.
+pub fn request_line(function: &str, outcome: &str, latency_ms: f64, mut fields: Map<String, Value>) {
+    fields.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": now_ms(),
+            "CloudWatchMetrics": [{
+                "Namespace": "gatehouse",
+                "Dimensions": [["function", "outcome"]],
+                "Metrics": [{"Name": "requests", "Unit": "Count"}, {"Name": "latency_ms", "Unit": "Milliseconds"}]
+            }]
+        }),
+    );
+    fields.insert("function".into(), function.into());
+    fields.insert("outcome".into(), outcome.into());
+    fields.insert("requests".into(), 1.into());
+    fields.insert("latency_ms".into(), json!((latency_ms * 100.0).round() / 100.0));
+    println!("{}", Value::Object(fields));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_763_900_001_234), "2025-11-23T12:13:21.234Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}

@@ -1,0 +1,334 @@
+//! Secrets from AWS Secrets Manager: read concurrently at cold start, shared read-only, re-read
+//! lazily after `SECRETS_MAX_AGE_S` and on demand (rotation) at most once per `SECRETS_REREAD_MIN_S`.
+//!
+//! Errors name the ARN and the field, never a value: serde messages can quote values, so secret
+//! JSON is walked by hand instead of deserialised into structs.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("secret {arn}: Secrets Manager unreachable or refused the request ({reason})")]
+    Unreachable { arn: String, reason: String },
+    #[error("secret {arn}: not found in Secrets Manager")]
+    NotFound { arn: String },
+    #[error("secret {arn}: has no SecretString (binary secrets are not supported)")]
+    NoString { arn: String },
+    #[error("secret {arn}: SecretString is not a JSON object")]
+    InvalidJson { arn: String },
+    #[error("secret {arn}: missing field `{field}`")]
+    MissingField { arn: String, field: &'static str },
+    #[error("secret {arn}: field `{field}` is invalid: {reason}")]
+    InvalidField { arn: String, field: &'static str, reason: &'static str },
+}
+
+/// Which Stytch API family a project speaks; a project is one or the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProjectKind {
+    B2b,
+    Consumer,
+}
+
+#[derive(Clone)]
+pub struct StytchSecret {
+    pub project_id: String,
+    pub secret: String,
+    pub kind: ProjectKind,
+}
+
+impl StytchSecret {
+    /// `test` or `live`, from the project id (`project-test-…`).
+    pub fn environment(&self) -> &str {
+        if self.project_id.starts_with("project-live-") { "live" } else { "test" }
+    }
+}
+
+#[derive(Clone)]
+pub struct SanitySecret {
+    pub project_id: String,
+    pub dataset: String,
+    pub read_token: String,
+    pub webhook_secret: String,
+    pub webhook_secret_previous: Option<String>,
+}
+
+impl SanitySecret {
+    /// Secrets a webhook signature may be made with, current first.
+    pub fn webhook_secrets(&self) -> Vec<&str> {
+        std::iter::once(self.webhook_secret.as_str()).chain(self.webhook_secret_previous.as_deref()).collect()
+    }
+}
+
+#[derive(Clone)]
+pub struct Secrets {
+    pub stytch: StytchSecret,
+    pub sanity: SanitySecret,
+}
+
+// Never print secret values, even in debug output.
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("stytch.project_id", &self.stytch.project_id)
+            .field("sanity.project_id", &self.sanity.project_id)
+            .field("sanity.dataset", &self.sanity.dataset)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Loaded {
+    secrets: Arc<Secrets>,
+    at: Instant,
+    last_reread: Option<Instant>,
+}
+
+pub struct SecretStore {
+    client: Client,
+    stytch_arn: String,
+    sanity_arn: String,
+    max_age: Duration,
+    reread_min: Duration,
+    state: Mutex<Loaded>,
+}
+
+impl SecretStore {
+    /// Builds the SDK client and fetches every secret concurrently.
+    pub async fn load(cfg: &Config) -> Result<Self, SecretsError> {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(cfg.timeouts.connect)
+            .operation_attempt_timeout(cfg.timeouts.request)
+            .operation_timeout(cfg.timeouts.init_budget)
+            .build();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+        let store = SecretStore {
+            client: Client::new(&sdk),
+            stytch_arn: cfg.stytch_secret_arn.clone(),
+            sanity_arn: cfg.sanity_secret_arn.clone(),
+            max_age: cfg.secrets_max_age,
+            reread_min: cfg.secrets_reread_min,
+            state: Mutex::new(Loaded {
+                secrets: Arc::new(placeholder()),
+                at: Instant::now(),
+                last_reread: None,
+            }),
+        };
+        let secrets = store.fetch().await?;
+        store.lock().secrets = Arc::new(secrets);
+        Ok(store)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Loaded> {
+        // A poisoned lock only means another request panicked mid-update; the data is still whole.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn fetch(&self) -> Result<Secrets, SecretsError> {
+        let (stytch, sanity) = tokio::try_join!(
+            fetch_object(&self.client, &self.stytch_arn),
+            fetch_object(&self.client, &self.sanity_arn)
+        )?;
+        Ok(Secrets { stytch: parse_stytch(&self.stytch_arn, &stytch)?, sanity: parse_sanity(&self.sanity_arn, &sanity)? })
+    }
+
+    /// The secrets as last read, without I/O.
+    pub fn current(&self) -> Arc<Secrets> {
+        self.lock().secrets.clone()
+    }
+
+    /// The secrets, re-read first when older than `SECRETS_MAX_AGE_S` (so a removed previous
+    /// webhook secret stops working in bounded time). A failed re-read keeps the old values.
+    pub async fn fresh(&self) -> Arc<Secrets> {
+        let stale = self.lock().at.elapsed() >= self.max_age;
+        if stale {
+            self.reread().await;
+        }
+        self.current()
+    }
+
+    /// Forced re-read after a signature mismatch or a provider 401, at most once per
+    /// `SECRETS_REREAD_MIN_S`. Returns the new secrets when a re-read happened and succeeded.
+    pub async fn force_reread(&self) -> Option<Arc<Secrets>> {
+        {
+            let mut st = self.lock();
+            if st.last_reread.is_some_and(|t| t.elapsed() < self.reread_min) {
+                return None;
+            }
+            st.last_reread = Some(Instant::now());
+        }
+        self.reread().await
+    }
+
+    async fn reread(&self) -> Option<Arc<Secrets>> {
+        match self.fetch().await {
+            Ok(s) => {
+                let s = Arc::new(s);
+                let mut st = self.lock();
+                st.secrets = s.clone();
+                st.at = Instant::now();
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "secret re-read failed; keeping the values read before");
+                // Try again after the rate-limit window, not on every request.
+                self.lock().at = Instant::now();
+                None
+            }
+        }
+    }
+}
+
+fn placeholder() -> Secrets {
+    Secrets {
+        stytch: StytchSecret { project_id: String::new(), secret: String::new(), kind: ProjectKind::B2b },
+        sanity: SanitySecret {
+            project_id: String::new(),
+            dataset: String::new(),
+            read_token: String::new(),
+            webhook_secret: String::new(),
+            webhook_secret_previous: None,
+        },
+    }
+}
+
+async fn fetch_object(client: &Client, arn: &str) -> Result<Map<String, Value>, SecretsError> {
+    let out = client.get_secret_value().secret_id(arn).send().await.map_err(|e| {
+        let not_found = e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception());
+        if not_found {
+            SecretsError::NotFound { arn: arn.into() }
+        } else {
+            SecretsError::Unreachable { arn: arn.into(), reason: DisplayErrorContext(&e).to_string() }
+        }
+    })?;
+    let text = out.secret_string().ok_or_else(|| SecretsError::NoString { arn: arn.into() })?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(SecretsError::InvalidJson { arn: arn.into() }),
+    }
+}
+
+/// A required non-empty string field.
+pub fn field(arn: &str, obj: &Map<String, Value>, name: &'static str) -> Result<String, SecretsError> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Err(SecretsError::MissingField { arn: arn.into(), field: name }),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(Value::String(_)) => Err(SecretsError::InvalidField { arn: arn.into(), field: name, reason: "empty" }),
+        Some(_) => Err(SecretsError::InvalidField { arn: arn.into(), field: name, reason: "not a string" }),
+    }
+}
+
+/// An optional string field: absent, null or empty all mean "not set".
+pub fn optional_field(arn: &str, obj: &Map<String, Value>, name: &'static str) -> Result<Option<String>, SecretsError> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(SecretsError::InvalidField { arn: arn.into(), field: name, reason: "not a string" }),
+    }
+}
+
+fn parse_stytch(arn: &str, obj: &Map<String, Value>) -> Result<StytchSecret, SecretsError> {
+    let project_id = field(arn, obj, "project_id")?;
+    if !(project_id.starts_with("project-test-") || project_id.starts_with("project-live-")) {
+        return Err(SecretsError::InvalidField {
+            arn: arn.into(),
+            field: "project_id",
+            reason: "expected project-test-… or project-live-…",
+        });
+    }
+    let kind = match optional_field(arn, obj, "kind")?.as_deref() {
+        None | Some("b2b") => ProjectKind::B2b,
+        Some("consumer") => ProjectKind::Consumer,
+        Some(_) => {
+            return Err(SecretsError::InvalidField { arn: arn.into(), field: "kind", reason: "expected b2b or consumer" });
+        }
+    };
+    Ok(StytchSecret { project_id, secret: field(arn, obj, "secret")?, kind })
+}
+
+fn parse_sanity(arn: &str, obj: &Map<String, Value>) -> Result<SanitySecret, SecretsError> {
+    let project_id = field(arn, obj, "project_id")?;
+    let dataset = field(arn, obj, "dataset")?;
+    // Both end up in a host name / URL path: refuse anything that could change the URL's shape.
+    let safe = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !safe(&project_id) {
+        return Err(SecretsError::InvalidField { arn: arn.into(), field: "project_id", reason: "unexpected characters" });
+    }
+    if !safe(&dataset) {
+        return Err(SecretsError::InvalidField { arn: arn.into(), field: "dataset", reason: "unexpected characters" });
+    }
+    Ok(SanitySecret {
+        project_id,
+        dataset,
+        read_token: field(arn, obj, "read_token")?,
+        webhook_secret: field(arn, obj, "webhook_secret")?,
+        webhook_secret_previous: optional_field(arn, obj, "webhook_secret_previous")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn stytch_secret_defaults_to_b2b_and_rejects_bad_kind() {
+        let s = parse_stytch("arn:x", &obj(serde_json::json!({"project_id":"project-test-1","secret":"s"}))).unwrap();
+        assert_eq!(s.kind, ProjectKind::B2b);
+        assert_eq!(s.environment(), "test");
+        let e = parse_stytch("arn:x", &obj(serde_json::json!({"project_id":"project-live-1","secret":"s","kind":"both"})))
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "secret arn:x: field `kind` is invalid: expected b2b or consumer");
+    }
+
+    #[test]
+    fn errors_name_the_field_and_never_the_value() {
+        let e = parse_sanity(
+            "arn:s",
+            &obj(serde_json::json!({"project_id":"p","dataset":"production","read_token":"sk-VERYSECRET"})),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.to_string(), "secret arn:s: missing field `webhook_secret`");
+        let e = parse_sanity(
+            "arn:s",
+            &obj(serde_json::json!({"project_id":"p","dataset":"production","read_token":12345,"webhook_secret":"w"})),
+        )
+        .err()
+        .unwrap();
+        assert!(!e.to_string().contains("12345"));
+        let e = parse_sanity(
+            "arn:s",
+            &obj(serde_json::json!({"project_id":"p/../x","dataset":"d","read_token":"t","webhook_secret":"w"})),
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("project_id"));
+    }
+
+    #[test]
+    fn previous_webhook_secret_is_optional_and_listed_second() {
+        let s = parse_sanity(
+            "arn:s",
+            &obj(serde_json::json!({"project_id":"p","dataset":"d","read_token":"t","webhook_secret":"new","webhook_secret_previous":"old"})),
+        )
+        .unwrap();
+        assert_eq!(s.webhook_secrets(), vec!["new", "old"]);
+        let s = parse_sanity(
+            "arn:s",
+            &obj(serde_json::json!({"project_id":"p","dataset":"d","read_token":"t","webhook_secret":"new","webhook_secret_previous":""})),
+        )
+        .unwrap();
+        assert_eq!(s.webhook_secrets(), vec!["new"]);
+    }
+}

@@ -1,0 +1,381 @@
+//! The sync core shared by publish-sync and delete-cleanup (and later reconcile): make the
+//! provider reflect the *current* published state of one access rule, so any delivery order
+//! converges. Ownership: a rule only writes or clears a namespace that is empty or its own.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::cms::webhook::is_draft_or_version;
+use crate::cms::{Before, SanityClient, WebhookEvent};
+use crate::error::Error;
+use crate::http::Deadline;
+use crate::idp::{Current, IdentityProvider, IdpError, RuleError, Source, SyncedAccess, Target, TargetKind};
+
+pub const RULE_TYPE: &str = "accessRule";
+
+/// The published rule, projected to exactly what the provider needs.
+pub const RULE_QUERY: &str = r#"*[_type == "accessRule" && _id == $id][0]{
+  _id, _rev, stytchOrganizationId, stytchUserId,
+  "plan": plan->slug.current, "planTitle": plan->title, region,
+  allowedContentTypes, "gatedRoutes": gatedRoutes[].path, requiresMfa
+}"#;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Synced,
+    Unchanged,
+    Skipped,
+    Cleared,
+    AlreadyClear,
+    NotOwned,
+    Stale,
+    Conflict,
+}
+
+impl Outcome {
+    pub fn status(self) -> u16 {
+        if self == Outcome::Conflict { 409 } else { 200 }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Synced => "synced",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Skipped => "skipped",
+            Outcome::Cleared => "cleared",
+            Outcome::AlreadyClear => "already_clear",
+            Outcome::NotOwned => "not_owned",
+            Outcome::Stale => "stale",
+            Outcome::Conflict => "conflict",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    /// The rule owning the target, on conflict.
+    pub owner: Option<String>,
+    pub target: Option<String>,
+    /// A previous target this delivery cleared (re-pointed rule).
+    pub cleared_previous: Option<String>,
+}
+
+impl Report {
+    fn new(outcome: Outcome) -> Self {
+        Report { outcome, reason: None, owner: None, target: None, cleared_previous: None }
+    }
+    fn because(outcome: Outcome, reason: impl Into<String>) -> Self {
+        Report { reason: Some(reason.into()), ..Report::new(outcome) }
+    }
+    pub fn to_json(&self) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("outcome".into(), self.outcome.as_str().into());
+        for (k, v) in [
+            ("reason", &self.reason),
+            ("owner", &self.owner),
+            ("target", &self.target),
+            ("cleared_previous", &self.cleared_previous),
+        ] {
+            if let Some(v) = v {
+                m.insert(k.into(), v.clone().into());
+            }
+        }
+        m
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "_rev")]
+    pub rev: String,
+    pub stytch_organization_id: Option<String>,
+    pub stytch_user_id: Option<String>,
+    pub plan: Option<String>,
+    pub plan_title: Option<String>,
+    pub region: Option<String>,
+    pub allowed_content_types: Option<Vec<Option<String>>>,
+    pub gated_routes: Option<Vec<Option<String>>>,
+    pub requires_mfa: Option<bool>,
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Targets named by a set of id fields (the rule itself, or the webhook's `before()`).
+fn targets(org: Option<&str>, user: Option<&str>) -> Vec<Target> {
+    let mut t = Vec::new();
+    if let Some(id) = org {
+        t.push(Target { kind: TargetKind::Organization, id: id.into() });
+    }
+    if let Some(id) = user {
+        t.push(Target { kind: TargetKind::User, id: id.into() });
+    }
+    t
+}
+
+fn before_targets(before: &Before) -> Vec<Target> {
+    targets(before.str("stytchOrganizationId"), before.str("stytchUserId"))
+}
+
+/// A gated route: an absolute path, no traversal, query, fragment or whitespace.
+pub fn valid_route(p: &str) -> bool {
+    p.starts_with('/')
+        && p.len() <= 200
+        && !p.split('/').any(|seg| seg == ".." || seg == ".")
+        && !p.chars().any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
+}
+
+impl Rule {
+    pub fn target(&self) -> Result<Option<Target>, RuleError> {
+        let t = targets(non_empty(&self.stytch_organization_id), non_empty(&self.stytch_user_id));
+        match t.len() {
+            0 => Ok(None),
+            1 => Ok(t.into_iter().next()),
+            _ => Err(RuleError("set either stytchOrganizationId or stytchUserId, not both".into())),
+        }
+    }
+
+    /// The value to write, or why the rule is malformed.
+    pub fn access(&self, synced_at: String) -> Result<SyncedAccess, RuleError> {
+        let mut routes = Vec::new();
+        for r in self.gated_routes.iter().flatten() {
+            match r.as_deref().map(str::trim) {
+                Some(p) if valid_route(p) => routes.push(p.to_string()),
+                Some(p) => return Err(RuleError(format!("gated route {p:?} must be an absolute path like /reports/q3"))),
+                None => return Err(RuleError("a gated route has no path".into())),
+            }
+        }
+        let types = self.allowed_content_types.iter().flatten().flatten().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        Ok(SyncedAccess {
+            plan: non_empty(&self.plan).map(String::from),
+            plan_title: non_empty(&self.plan_title).map(String::from),
+            region: non_empty(&self.region).map(String::from),
+            allowed_content_types: types,
+            gated_routes: routes,
+            requires_mfa: self.requires_mfa.unwrap_or(false),
+            source: Source { document_id: self.id.clone(), rev: self.rev.clone() },
+            synced_at,
+        })
+    }
+}
+
+pub struct Syncer<'a, P> {
+    pub cms: &'a SanityClient,
+    pub idp: &'a P,
+    /// The dataset the secrets name; deliveries from another dataset are refused.
+    pub dataset: &'a str,
+    pub now_ms: fn() -> i64,
+}
+
+impl<P: IdentityProvider> Syncer<'_, P> {
+    /// Checks common to both functions. `Some(report)` ends the delivery early.
+    fn screen(&self, ev: &WebhookEvent) -> Result<Option<Report>, Error> {
+        if is_draft_or_version(&ev.id) {
+            return Ok(Some(Report::because(Outcome::Skipped, "drafts and versions are never synced")));
+        }
+        if ev.doc_type != RULE_TYPE {
+            return Err(Error::UnsupportedType(ev.doc_type.clone()));
+        }
+        if let Some(ds) = &ev.dataset {
+            if ds != self.dataset {
+                return Err(RuleError(format!("delivery is for dataset {ds:?}, this function serves {:?}", self.dataset)).into());
+            }
+        }
+        Ok(None)
+    }
+
+    pub async fn read_rule(&self, id: &str, deadline: Deadline) -> Result<Option<Rule>, Error> {
+        let v: Value = self.cms.query(RULE_QUERY, json!({ "id": id }), deadline).await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| RuleError(format!("document does not match the accessRule schema: {e}")).into())
+    }
+
+    /// publish-sync: make the provider match the published rule.
+    pub async fn publish(&self, ev: &WebhookEvent, deadline: Deadline) -> Result<Report, Error> {
+        if let Some(r) = self.screen(ev)? {
+            return Ok(r);
+        }
+        // Concurrent edits: if the rule moved while we wrote, run once more with the newer state
+        // (the reconciler is the backstop beyond that).
+        let mut report = None;
+        for _ in 0..2 {
+            let Some(rule) = self.read_rule(&ev.id, deadline).await? else {
+                return self.cleanup(ev, deadline, false).await;
+            };
+            let r = self.apply(&rule, &ev.before, deadline).await?;
+            let wrote = matches!(r.outcome, Outcome::Synced) || r.cleared_previous.is_some();
+            report = Some(r);
+            if !wrote {
+                break;
+            }
+            match self.read_rule(&ev.id, deadline).await? {
+                Some(now) if now.rev == rule.rev => break,
+                _ => tracing::info!(document_id = %ev.id, "rule changed during sync; syncing again"),
+            }
+        }
+        Ok(report.unwrap_or_else(|| Report::new(Outcome::Unchanged)))
+    }
+
+    /// delete-cleanup: clear what the deleted (or unpublished) rule owned.
+    pub async fn delete(&self, ev: &WebhookEvent, deadline: Deadline) -> Result<Report, Error> {
+        if let Some(r) = self.screen(ev)? {
+            return Ok(r);
+        }
+        self.cleanup(ev, deadline, true).await
+    }
+
+    async fn apply(&self, rule: &Rule, before: &Before, deadline: Deadline) -> Result<Report, Error> {
+        let target = rule.target()?;
+        let mut report = match &target {
+            None => Report::because(Outcome::Skipped, "rule targets no organization or user"),
+            Some(t) => self.write_target(rule, t, deadline).await?,
+        };
+        // Re-pointed: clear the previous target, only if this rule still owns it. After the new
+        // write, so a failure in between leaves the old grant rather than none.
+        for old in before_targets(before) {
+            if Some(&old) == target.as_ref() || self.idp.validate_target(&old).is_err() {
+                continue;
+            }
+            if self.clear_if_owned(&old, &rule.id, deadline).await? == Outcome::Cleared {
+                report.cleared_previous = Some(old.id.clone());
+            }
+        }
+        Ok(report)
+    }
+
+    async fn write_target(&self, rule: &Rule, target: &Target, deadline: Deadline) -> Result<Report, Error> {
+        self.idp.validate_target(target)?;
+        let desired = rule.access(crate::log::rfc3339((self.now_ms)()))?;
+        let current = self.read_target(target, deadline).await?;
+        let mut report = match current.owner() {
+            Some(owner) if owner != rule.id => Report {
+                owner: Some(owner.to_string()),
+                ..Report::because(Outcome::Conflict, format!("{target} is already managed by rule {owner}"))
+            },
+            _ if current.access().is_some_and(|a| a.same_content(&desired)) => Report::new(Outcome::Unchanged),
+            _ => {
+                self.idp.check_fits(&current, &desired)?;
+                self.idp.write(target, &desired, deadline).await?;
+                Report::new(Outcome::Synced)
+            }
+        };
+        report.target = Some(target.id.clone());
+        Ok(report)
+    }
+
+    async fn read_target(&self, target: &Target, deadline: Deadline) -> Result<Current, Error> {
+        self.idp.read(target, deadline).await.map_err(|e| match e {
+            IdpError::TargetNotFound(t) => RuleError(format!("{t} does not exist in {}", self.idp.name())).into(),
+            other => other.into(),
+        })
+    }
+
+    async fn clear_if_owned(&self, target: &Target, rule_id: &str, deadline: Deadline) -> Result<Outcome, Error> {
+        let current = match self.idp.read(target, deadline).await {
+            Ok(c) => c,
+            // Nothing left to clear on a target that no longer exists.
+            Err(IdpError::TargetNotFound(_)) => return Ok(Outcome::AlreadyClear),
+            Err(e) => return Err(e.into()),
+        };
+        match current.owner() {
+            None if current.namespace.is_none() => Ok(Outcome::AlreadyClear),
+            Some(owner) if owner == rule_id => {
+                self.idp.clear(target, deadline).await?;
+                Ok(Outcome::Cleared)
+            }
+            _ => Ok(Outcome::NotOwned),
+        }
+    }
+
+    /// The rule is gone from the published perspective: clear the targets `before()` names.
+    async fn cleanup(&self, ev: &WebhookEvent, deadline: Deadline, explicit_delete: bool) -> Result<Report, Error> {
+        if matches!(ev.before, Before::Absent | Before::Null) {
+            if explicit_delete {
+                return Err(Error::BadRequest(
+                    "delivery has no before() ids; set the webhook projection to include \
+                     \"before\": before(){stytchOrganizationId, stytchUserId}"
+                        .into(),
+                ));
+            }
+            return Ok(Report::because(Outcome::Skipped, "rule is no longer published; delete-cleanup clears it"));
+        }
+        if explicit_delete && self.read_rule(&ev.id, deadline).await?.is_some() {
+            return Ok(Report::because(Outcome::Stale, "a published rule with this id exists again"));
+        }
+        let targets = before_targets(&ev.before);
+        if targets.is_empty() {
+            return Ok(Report::because(Outcome::Skipped, "rule targeted no organization or user"));
+        }
+        let mut outcome = Outcome::AlreadyClear;
+        let mut last = None;
+        for t in targets {
+            if self.idp.validate_target(&t).is_err() {
+                continue;
+            }
+            let o = self.clear_if_owned(&t, &ev.id, deadline).await?;
+            // cleared > not_owned > already_clear
+            outcome = match (outcome, o) {
+                (Outcome::Cleared, _) | (_, Outcome::Cleared) => Outcome::Cleared,
+                (Outcome::NotOwned, _) | (_, Outcome::NotOwned) => Outcome::NotOwned,
+                _ => Outcome::AlreadyClear,
+            };
+            last = Some(t.id);
+        }
+        Ok(Report { target: last, ..Report::new(outcome) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(v: Value) -> Rule {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn routes_must_be_absolute_clean_paths() {
+        for ok in ["/", "/reports/q3", "/a-b_c/d.e"] {
+            assert!(valid_route(ok), "{ok}");
+        }
+        for bad in ["reports", "/a/../b", "/a b", "/a?x=1", "/a#f", "", "/./a"] {
+            assert!(!valid_route(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn access_is_projected_from_the_rule() {
+        let r = rule(json!({
+            "_id": "rule-1", "_rev": "r1", "stytchOrganizationId": "organization-test-x",
+            "plan": "pro", "planTitle": "Pro", "region": "eu",
+            "allowedContentTypes": ["article", null, " report "], "gatedRoutes": ["/a", "/b"], "requiresMfa": null
+        }));
+        let a = r.access("t".into()).unwrap();
+        assert_eq!(a.allowed_content_types, vec!["article", "report"]);
+        assert_eq!(a.gated_routes, vec!["/a", "/b"]);
+        assert!(!a.requires_mfa);
+        assert_eq!(a.source, Source { document_id: "rule-1".into(), rev: "r1".into() });
+        let bad = rule(json!({"_id": "r", "_rev": "1", "gatedRoutes": ["/ok", null]}));
+        assert!(bad.access("t".into()).is_err());
+        let bad = rule(json!({"_id": "r", "_rev": "1", "gatedRoutes": ["relative"]}));
+        assert!(bad.access("t".into()).unwrap_err().0.contains("relative"));
+    }
+
+    #[test]
+    fn a_rule_targets_at_most_one_thing() {
+        let both = rule(json!({"_id": "r", "_rev": "1", "stytchOrganizationId": "o", "stytchUserId": "u"}));
+        assert!(both.target().is_err());
+        let none = rule(json!({"_id": "r", "_rev": "1", "stytchOrganizationId": "  "}));
+        assert_eq!(none.target().unwrap(), None);
+    }
+}
