@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# The local cloud: moto (Secrets Manager), the Sanity and Stytch emulators, and `cargo lambda watch`
+# serving the real function binaries at function-URL paths, wired together and seeded.
+#
+#   scripts/stack.sh up   [dev|test]   start everything (installs what is missing), print the URLs
+#   scripts/stack.sh down [dev|test]   stop everything this profile started
+#   scripts/stack.sh env  [dev|test]   print the env file tests and the demo read
+#
+# Profiles use separate ports and state, so `make test` runs beside a `make dev`.
+# Every port can be overridden: MOTO_PORT SANITY_PORT STYTCH_PORT LAMBDA_PORT LAMBDA_CONSUMER_PORT.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cmd="${1:-up}"
+PROFILE="${2:-${STACK_PROFILE:-dev}}"
+STATE="$ROOT/.stack/$PROFILE"
+mkdir -p "$STATE"
+
+if [[ "$PROFILE" == test ]]; then
+  : "${MOTO_PORT:=14566}" "${SANITY_PORT:=14100}" "${STYTCH_PORT:=14200}" "${LAMBDA_PORT:=19000}" "${LAMBDA_CONSUMER_PORT:=19001}"
+  # Short timeouts and TTLs so fault and cache tests finish quickly.
+  FN_TUNING="HTTP_CONNECT_TIMEOUT_MS=300
+HTTP_TIMEOUT_MS=700
+SYNC_BUDGET_MS=3000
+ACCESS_CACHE_TTL_S=2
+JWKS_REFETCH_MIN_S=2
+SECRETS_MAX_AGE_S=3
+SECRETS_REREAD_MIN_S=1"
+  WEBHOOK_RETRY_MS=300
+else
+  : "${MOTO_PORT:=4566}" "${SANITY_PORT:=4100}" "${STYTCH_PORT:=4200}" "${LAMBDA_PORT:=9000}" "${LAMBDA_CONSUMER_PORT:=9001}"
+  FN_TUNING=""
+  WEBHOOK_RETRY_MS=5000
+fi
+
+B2B_PROJECT="project-test-11111111-1111-4111-8111-111111111111"
+CONSUMER_PROJECT="project-test-22222222-2222-4222-8222-222222222222"
+STYTCH_SECRET="secret-test-local"
+SANITY_PROJECT="demo"
+SANITY_DATASET="production"
+SANITY_TOKEN="sk-local-read"
+WEBHOOK_SECRET="whsec_local_demo"
+VENV="$ROOT/.venv"
+
+log() { printf '\033[1mstack(%s):\033[0m %s\n' "$PROFILE" "$*"; }
+
+start() {  # name, then the command; own session so `down` can stop the whole group
+  local name="$1"; shift
+  setsid "$@" >"$STATE/$name.log" 2>&1 < /dev/null &
+  echo $! >"$STATE/$name.pid"
+}
+
+running() { [[ -f "$STATE/$1.pid" ]] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+
+wait_http() {  # name url [seconds]
+  local name="$1" url="$2" secs="${3:-60}" i
+  for ((i = 0; i < secs * 10; i++)); do
+    if curl -s -o /dev/null --max-time 1 "$url"; then return 0; fi
+    if ! running "$name"; then
+      log "$name exited; last lines of $STATE/$name.log:"; tail -n 20 "$STATE/$name.log" >&2; exit 1
+    fi
+    sleep 0.1
+  done
+  log "$name did not answer at $url within ${secs}s"; tail -n 20 "$STATE/$name.log" >&2; exit 1
+}
+
+stop_all() {
+  local f pid
+  for f in "$STATE"/*.pid; do
+    [[ -e "$f" ]] || continue
+    pid="$(cat "$f")"
+    # SIGINT first (cargo lambda watch and the emulators stop cleanly on it), then the group.
+    kill -INT -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    rm -f "$f"
+  done
+}
+
+up() {
+  "$ROOT/scripts/bootstrap.sh"
+  stop_all
+  # Whatever fails from here on, leave nothing running.
+  trap 'status=$?; if [[ $status -ne 0 ]]; then log "failed; stopping what started"; stop_all; fi' EXIT
+  log "building the function binaries and the Stytch emulator (debug)"
+  (cd "$ROOT" && cargo build --quiet --bins)
+
+  start moto "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+  start stytch env STYTCH_EMULATOR_PORT="$STYTCH_PORT" \
+    STYTCH_PROJECTS="$B2B_PROJECT:$STYTCH_SECRET:b2b,$CONSUMER_PROJECT:$STYTCH_SECRET:consumer" \
+    "$ROOT/target/debug/stytch-emulator"
+
+  local proj='{_id, _type, _rev, "operation": delta::operation(), "before": before(){stytchOrganizationId, stytchUserId}, "dataset": sanity::dataset()}'
+  WEBHOOK_PROJECTION="$proj" LAMBDA_PORT="$LAMBDA_PORT" WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+    WEBHOOK_RETRY_MS="$WEBHOOK_RETRY_MS" SANITY_DATASET="$SANITY_DATASET" \
+    "$VENV/bin/python" - >"$STATE/webhooks.json" <<'PY'
+import json, os
+port, proj = os.environ["LAMBDA_PORT"], os.environ["WEBHOOK_PROJECTION"]
+def hook(fn, on):
+    return {"id": fn, "name": f"gatehouse {fn}", "url": f"http://127.0.0.1:{port}/lambda-url/{fn}/",
+            "dataset": os.environ["SANITY_DATASET"], "filter": '_type == "accessRule"', "projection": proj,
+            "secret": os.environ["WEBHOOK_SECRET"], "on": on, "includeDrafts": False,
+            "retryDelayMs": int(os.environ["WEBHOOK_RETRY_MS"]), "maxRetries": 2, "timeoutMs": 30000, "enabled": True}
+print(json.dumps([hook("publish-sync", ["create", "update"]), hook("delete-cleanup", ["delete"])], indent=2))
+PY
+  start sanity env SANITY_EMULATOR_PORT="$SANITY_PORT" SANITY_PROJECT_ID="$SANITY_PROJECT" \
+    SANITY_TOKENS="$SANITY_TOKEN,sk-local-write" SANITY_WEBHOOKS_FILE="$STATE/webhooks.json" \
+    node "$ROOT/emulators/sanity/server.js"
+
+  wait_http moto "http://127.0.0.1:$MOTO_PORT/"
+  wait_http stytch "http://127.0.0.1:$STYTCH_PORT/__gatehouse/calls"
+  wait_http sanity "http://127.0.0.1:$SANITY_PORT/__gatehouse/calls"
+
+  log "seeding Secrets Manager (moto)"
+  AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+    B2B_PROJECT="$B2B_PROJECT" CONSUMER_PROJECT="$CONSUMER_PROJECT" STYTCH_SECRET="$STYTCH_SECRET" \
+    SANITY_PROJECT="$SANITY_PROJECT" SANITY_DATASET="$SANITY_DATASET" SANITY_TOKEN="$SANITY_TOKEN" \
+    WEBHOOK_SECRET="$WEBHOOK_SECRET" "$VENV/bin/python" "$ROOT/scripts/seed_secrets.py" >"$STATE/arns.env"
+  # shellcheck disable=SC1091
+  source "$STATE/arns.env"
+
+  local common="AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+AWS_ACCESS_KEY_ID=test
+AWS_SECRET_ACCESS_KEY=test
+AWS_REGION=us-east-1
+SANITY_SECRET_ARN=$SANITY_SECRET_ARN
+SANITY_API_HOST=http://127.0.0.1:$SANITY_PORT
+STYTCH_BASE_URL=http://127.0.0.1:$STYTCH_PORT
+CORS_ALLOWED_ORIGINS=http://localhost:3000
+CORS_MODE=function
+RUST_LOG=info
+$FN_TUNING"
+  printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_B2B_SECRET_ARN" >"$STATE/functions-b2b.env"
+  printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_CONSUMER_SECRET_ARN" >"$STATE/functions-consumer.env"
+
+  # `--ignore-changes`: the binaries are built above; editing code while tests run must not
+  # restart functions mid-test. Concurrency 4 so a slow request does not queue the others.
+  local watch=("$VENV/bin/cargo-lambda" lambda watch --quiet --ignore-changes --disable-cors --concurrency 4 -A 127.0.0.1)
+  start lambda env PATH="$VENV/bin:$PATH" "${watch[@]}" -P "$LAMBDA_PORT" --env-file "$STATE/functions-b2b.env"
+  start lambda-consumer env PATH="$VENV/bin:$PATH" "${watch[@]}" -P "$LAMBDA_CONSUMER_PORT" --env-file "$STATE/functions-consumer.env"
+  wait_http lambda "http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/healthcheck" 120
+  wait_http lambda-consumer "http://127.0.0.1:$LAMBDA_CONSUMER_PORT/lambda-url/gated-content/content/healthcheck" 120
+
+  cat >"$STATE/stack.env" <<ENV
+STACK_PROFILE=$PROFILE
+MOTO_URL=http://127.0.0.1:$MOTO_PORT
+SANITY_URL=http://127.0.0.1:$SANITY_PORT
+STYTCH_URL=http://127.0.0.1:$STYTCH_PORT
+LAMBDA_URL=http://127.0.0.1:$LAMBDA_PORT
+LAMBDA_CONSUMER_URL=http://127.0.0.1:$LAMBDA_CONSUMER_PORT
+B2B_PROJECT=$B2B_PROJECT
+CONSUMER_PROJECT=$CONSUMER_PROJECT
+STYTCH_SECRET=$STYTCH_SECRET
+SANITY_PROJECT=$SANITY_PROJECT
+SANITY_DATASET=$SANITY_DATASET
+SANITY_WRITE_TOKEN=sk-local-write
+WEBHOOK_SECRET=$WEBHOOK_SECRET
+$(cat "$STATE/arns.env")
+ENV
+  trap - EXIT
+  log "up. Logs in .stack/$PROFILE/*.log"
+  cat <<INFO
+  Secrets Manager (moto)  http://127.0.0.1:$MOTO_PORT
+  Sanity emulator         http://127.0.0.1:$SANITY_PORT   (token sk-local-write; deliveries: /__gatehouse/deliveries)
+  Stytch emulator         http://127.0.0.1:$STYTCH_PORT   (state: /__gatehouse/state)
+  publish-sync            http://127.0.0.1:$LAMBDA_PORT/lambda-url/publish-sync/
+  delete-cleanup          http://127.0.0.1:$LAMBDA_PORT/lambda-url/delete-cleanup/
+  gated-content           http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/{slug}
+  (consumer project)      http://127.0.0.1:$LAMBDA_CONSUMER_PORT/lambda-url/<function>/
+INFO
+}
+
+case "$cmd" in
+  up) up ;;
+  down) stop_all; log "stopped" ;;
+  env) cat "$STATE/stack.env" ;;
+  *) echo "usage: $0 up|down|env [dev|test]" >&2; exit 2 ;;
+esac
