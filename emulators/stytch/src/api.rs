@@ -139,10 +139,8 @@ pub fn apply_metadata(target: &mut Obj, field: &str, patch: Option<&Value>) -> R
 
 fn copy_fields(target: &mut Obj, body: &Obj, fields: &[&str]) {
     for f in fields {
-        if let Some(v) = body.get(*f) {
-            if !v.is_null() {
-                target.insert((*f).to_string(), v.clone());
-            }
+        if let Some(v) = body.get(*f).filter(|v| !v.is_null()) {
+            target.insert((*f).to_string(), v.clone());
         }
     }
 }
@@ -309,10 +307,8 @@ pub async fn org_update(
     let p = project_for(&mut g, &headers, Kind::B2b)?;
     let i = p.find_org(&id).ok_or_else(ApiError::org_not_found)?;
     let mut data = p.orgs[i].data.clone();
-    if let Some(name) = body.get("organization_name").and_then(Value::as_str) {
-        if name.trim().is_empty() {
-            return Err(ApiError::new(400, "organization_name_missing", "organization_name cannot be empty."));
-        }
+    if body.get("organization_name").and_then(Value::as_str).is_some_and(|n| n.trim().is_empty()) {
+        return Err(ApiError::new(400, "organization_name_missing", "organization_name cannot be empty."));
     }
     if let Some(slug) = body.get("organization_slug").and_then(Value::as_str) {
         let own_id = str_field(&data, "organization_id").to_string();
