@@ -134,10 +134,11 @@ $FN_TUNING"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_CONSUMER_SECRET_ARN" >"$STATE/functions-consumer.env"
 
   # `--ignore-changes`: the binaries are built above; editing code while tests run must not
-  # restart functions mid-test. Concurrency 4 so a slow request does not queue the others.
-  local watch=("$VENV/bin/cargo-lambda" lambda watch --quiet --ignore-changes --disable-cors --concurrency 4 -A 127.0.0.1)
-  start lambda env PATH="$VENV/bin:$PATH" "${watch[@]}" -P "$LAMBDA_PORT" --env-file "$STATE/functions-b2b.env"
-  start lambda-consumer env PATH="$VENV/bin:$PATH" "${watch[@]}" -P "$LAMBDA_CONSUMER_PORT" --env-file "$STATE/functions-consumer.env"
+  # restart functions mid-test. The B2B functions may run 4 containers each, like Lambda under
+  # load; the consumer project's run exactly one, so per-container caches are observable.
+  local watch=("$VENV/bin/cargo-lambda" lambda watch --quiet --ignore-changes --disable-cors -A 127.0.0.1)
+  start lambda env PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 4 -P "$LAMBDA_PORT" --env-file "$STATE/functions-b2b.env"
+  start lambda-consumer env PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 1 -P "$LAMBDA_CONSUMER_PORT" --env-file "$STATE/functions-consumer.env"
   wait_http lambda "http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/healthcheck" 120
   wait_http lambda-consumer "http://127.0.0.1:$LAMBDA_CONSUMER_PORT/lambda-url/gated-content/content/healthcheck" 120
 

@@ -42,7 +42,9 @@ fn upstream_status(e: &UpstreamError) -> u16 {
     match e {
         UpstreamError::Timeout { .. } => 504,
         UpstreamError::Connect { .. } => 503,
-        UpstreamError::Status { status: 429, .. } => 503,
+        // Busy or failing upstream: "unavailable, try again" is what Sanity should hear.
+        UpstreamError::Status { status, .. } if *status == 429 || *status >= 500 => 503,
+        // An answer we did not expect (other 4xx, unreadable body): a bad gateway.
         UpstreamError::Status { .. } | UpstreamError::Decode { .. } => 502,
     }
 }
@@ -119,7 +121,7 @@ mod tests {
             body: String::new(),
             retry_after: None,
         }));
-        assert_eq!(s.status(), 502);
+        assert_eq!(s.status(), 503);
         let r = Error::Idp(IdpError::Upstream(UpstreamError::Status {
             service: "stytch",
             status: 429,

@@ -175,7 +175,14 @@ pub async fn mint_session(State(st): State<Shared>, headers: HeaderMap, body: By
     if let Some(Value::Object(cc)) = body.get("custom_claims") {
         session.custom_claims = cc.clone();
     }
-    let claims = session_claims(p, &session, iat, nbf, exp);
+    let mut claims = session_claims(p, &session, iat, nbf, exp);
+    // Test-only: override top-level claims (e.g. a wrong `aud` or `iss`), still signed with the
+    // project's real key, so verifiers can be tested claim by claim.
+    if let (Some(Value::Object(over)), Value::Object(c)) = (body.get("override_claims"), &mut claims) {
+        for (k, v) in over {
+            if v.is_null() { c.remove(k); } else { c.insert(k.clone(), v.clone()); }
+        }
+    }
     let key = p.current_key();
     let jwt = key.sign_jwt(&claims).map_err(|e| ApiError::new(500, "internal_server_error", e))?;
     let out = json!({
@@ -266,9 +273,19 @@ pub async fn add_fault(State(st): State<Shared>, body: Bytes) -> ApiResult {
 }
 
 /// `DELETE /__gatehouse/faults`
-pub async fn clear_faults(State(st): State<Shared>) -> ApiResult {
-    st.lock().faults.clear();
-    Ok(plain(json!({ "active_faults": 0 })))
+/// `DELETE /__gatehouse/faults` clears every fault, or with a body `{method?, path}` only the
+/// faults registered for exactly that method and path (so parallel tests keep their own).
+pub async fn clear_faults(State(st): State<Shared>, body: Bytes) -> ApiResult {
+    let mut g = st.lock();
+    if body.is_empty() {
+        g.faults.clear();
+    } else {
+        let body = parse_body(&body)?;
+        let path = body.get("path").and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("path is required"))?;
+        let method = body.get("method").and_then(Value::as_str).map(str::to_ascii_uppercase);
+        g.faults.retain(|f| !(f.path == path && method.as_deref().is_none_or(|m| f.method.eq_ignore_ascii_case(m))));
+    }
+    Ok(plain(json!({ "active_faults": g.faults.len() })))
 }
 
 /// `GET /__gatehouse/calls`

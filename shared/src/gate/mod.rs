@@ -151,7 +151,7 @@ impl<P: IdentityProvider> Gate<P> {
             Route::Slug(key) | Route::GatedRoute(key) => {
                 let by_route = key.starts_with('/');
                 params.insert("key".into(), key.into());
-                let doc: Value = cms.query(&query::one(by_route), Value::Object(params), deadline).await?;
+                let doc: Value = cms.query(query::one(by_route), Value::Object(params), deadline).await?;
                 if doc.is_null() {
                     return Err(Error::NotFound);
                 }
@@ -170,7 +170,7 @@ impl<P: IdentityProvider> Gate<P> {
                 params.insert("after".into(), after.into());
                 // One extra row tells whether there is a next page.
                 params.insert("limit".into(), (limit + 1).into());
-                let docs: Vec<Value> = cms.query(&query::list(), Value::Object(params), deadline).await?;
+                let docs: Vec<Value> = cms.query(query::list(), Value::Object(params), deadline).await?;
                 let more = docs.len() > limit as usize;
                 let docs: Vec<Value> = docs.into_iter().take(limit as usize).collect();
                 let next = if more { docs.last().and_then(|d| d["_id"].as_str()).map(encode_cursor) } else { None };

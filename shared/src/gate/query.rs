@@ -7,46 +7,64 @@
 //! one factor, the document is still matched (so the caller can get 403 instead of 404) but its
 //! content is not projected.
 
+use std::sync::LazyLock;
+
 use serde_json::{Value, json};
 
 use super::session::Session;
 use crate::idp::SyncedAccess;
 
-/// Routes gated by any published rule.
+/// Routes gated by any published rule, computed once per query (not once per document): the
+/// query is wrapped as `{"g": <routes>}{"r": <read using ^.g>}.r`.
 const GATED_ROUTES: &str = r#"*[_type == "accessRule" && defined(gatedRoutes)].gatedRoutes[].path"#;
 
+fn with_gated_routes(read: String) -> String {
+    format!("{{\"g\": {GATED_ROUTES}}}{{\"r\": {read}}}.r")
+}
+
 fn public() -> String {
-    format!(
-        "(count(coalesce(requiredPlans, [])) == 0 && count(coalesce(requiredRoles, [])) == 0 \
-         && count(coalesce(regions, [])) == 0 && (!defined(route) || !(route in {GATED_ROUTES})))"
-    )
+    "(count(coalesce(requiredPlans, [])) == 0 && count(coalesce(requiredRoles, [])) == 0 \
+         && count(coalesce(regions, [])) == 0 && (!defined(route) || !(route in ^.g)))"
+    .to_string()
 }
 
 fn granted() -> String {
-    format!(
-        "($hasAccess && _type in $allowedTypes \
+    "($hasAccess && _type in $allowedTypes \
          && (count(coalesce(requiredPlans, [])) == 0 || $plan in requiredPlans) \
          && (count(coalesce(regions, [])) == 0 || $region in regions) \
          && (count(coalesce(requiredRoles, [])) == 0 || count(requiredRoles[@ in $roles]) > 0) \
-         && (!defined(route) || route in $routes || !(route in {GATED_ROUTES})))"
-    )
+         && (!defined(route) || route in $routes || !(route in ^.g)))"
+        .to_string()
 }
 
 const FIELDS: &str = r#"_id, _type, title, "slug": slug.current, route, body, requiredPlans, requiredRoles, regions, _updatedAt"#;
 
-/// One document, by slug or by route. `_public` and `_granted` tell the handler why it matched.
-pub fn one(by_route: bool) -> String {
-    let key = if by_route { "route == $key" } else { "slug.current == $key" };
-    let (p, g) = (public(), granted());
-    format!(
-        "*[_type in $contentTypes && {key} && ({p} || {g})] | order(_updatedAt desc)[0]{{\"_public\": {p}, ($mfaOk || {p}) => {{{FIELDS}}}}}"
-    )
+static ONE_BY_SLUG: LazyLock<String> = LazyLock::new(|| build_one(false));
+static ONE_BY_ROUTE: LazyLock<String> = LazyLock::new(|| build_one(true));
+static LIST: LazyLock<String> = LazyLock::new(build_list);
+
+/// One document, by slug or by route (`$key`). `_public` tells the handler whether it matched
+/// without the session's grant; without MFA a granted document comes back without its fields.
+pub fn one(by_route: bool) -> &'static str {
+    if by_route { &ONE_BY_ROUTE } else { &ONE_BY_SLUG }
 }
 
 /// A page of one type, ordered by `_id`, after the cursor. Gated documents need MFA when required.
-pub fn list() -> String {
+pub fn list() -> &'static str {
+    &LIST
+}
+
+fn build_one(by_route: bool) -> String {
+    let key = if by_route { "route == $key" } else { "slug.current == $key" };
     let (p, g) = (public(), granted());
-    format!("*[_type == $type && _id > $after && ({p} || ($mfaOk && {g}))] | order(_id asc)[0...$limit]{{{FIELDS}}}")
+    with_gated_routes(format!(
+        "*[_type in $contentTypes && {key} && ({p} || {g})] | order(_updatedAt desc)[0]{{\"_public\": {p}, ($mfaOk || {p}) => {{{FIELDS}}}}}"
+    ))
+}
+
+fn build_list() -> String {
+    let (p, g) = (public(), granted());
+    with_gated_routes(format!("*[_type == $type && _id > $after && ({p} || ($mfaOk && {g}))] | order(_id asc)[0...$limit]{{{FIELDS}}}"))
 }
 
 /// Parameters every query shares, from the session (None = anonymous) and its synced access.

@@ -1,0 +1,290 @@
+//! The running test stack (`scripts/stack.sh up test`) and helpers to drive it over real HTTP.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub struct Stack {
+    env: HashMap<String, String>,
+    pub http: reqwest::Client,
+}
+
+static STACK: OnceLock<Stack> = OnceLock::new();
+
+/// Tests that inject faults on paths every test uses (the Sanity query path) take the write side;
+/// everything else takes the read side.
+pub static SHARED_PATHS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+pub fn stack() -> &'static Stack {
+    STACK.get_or_init(|| {
+        let path = std::env::var("GATEHOUSE_STACK_ENV")
+            .unwrap_or_else(|_| format!("{}/../.stack/test/stack.env", env!("CARGO_MANIFEST_DIR")));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}. Start the stack first: scripts/stack.sh up test (make test does)"));
+        let env = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        // Every #[tokio::test] has its own runtime: pooled connections would outlive theirs.
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(0).build().unwrap();
+        Stack { env, http }
+    })
+}
+
+pub fn uid() -> String {
+    format!("{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff)
+}
+
+pub fn now_ms() -> i64 {
+    gatehouse::log::now_ms()
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Stack {
+    pub fn var(&self, k: &str) -> &str {
+        self.env.get(k).map(String::as_str).unwrap_or_else(|| panic!("{k} missing from stack.env"))
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let r = req.send().await.expect("request failed");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let bytes = r.bytes().await.unwrap();
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())) };
+        Resp { status, headers, body }
+    }
+
+    // ---- Stytch emulator -------------------------------------------------------------------
+
+    fn stytch(&self, method: reqwest::Method, path: &str, consumer: bool) -> reqwest::RequestBuilder {
+        let project = if consumer { self.var("CONSUMER_PROJECT") } else { self.var("B2B_PROJECT") };
+        self.http
+            .request(method, format!("{}{path}", self.var("STYTCH_URL")))
+            .basic_auth(project, Some(self.var("STYTCH_SECRET")))
+    }
+
+    pub async fn create_org(&self, trusted_metadata: Value) -> String {
+        let n = uid();
+        let r = self
+            .send(self.stytch(reqwest::Method::POST, "/v1/b2b/organizations", false).json(&json!({
+                "organization_name": format!("Org {n}"), "organization_slug": format!("org-{n}"),
+                "trusted_metadata": trusted_metadata
+            })))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["organization"]["organization_id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_member(&self, org: &str, roles: &[&str]) -> String {
+        let r = self
+            .send(self.stytch(reqwest::Method::POST, &format!("/v1/b2b/organizations/{org}/members"), false).json(&json!({
+                "email_address": format!("m{}@example.com", uid()), "roles": roles
+            })))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["member"]["member_id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_user(&self) -> String {
+        let r = self
+            .send(self.stytch(reqwest::Method::POST, "/v1/users", true).json(&json!({"email": format!("u{}@example.com", uid())})))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["user_id"].as_str().unwrap().to_string()
+    }
+
+    /// The organization's trusted_metadata.
+    pub async fn org_metadata(&self, org: &str) -> Value {
+        let r = self.send(self.stytch(reqwest::Method::GET, &format!("/v1/b2b/organizations/{org}"), false)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["organization"]["trusted_metadata"].clone()
+    }
+
+    pub async fn set_org_metadata(&self, org: &str, metadata: Value) {
+        let r = self
+            .send(self.stytch(reqwest::Method::PUT, &format!("/v1/b2b/organizations/{org}"), false).json(&json!({"trusted_metadata": metadata})))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    pub async fn user_metadata(&self, user: &str) -> Value {
+        let r = self.send(self.stytch(reqwest::Method::GET, &format!("/v1/users/{user}"), true)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["trusted_metadata"].clone()
+    }
+
+    /// Calls the Stytch emulator has served for `method path`.
+    pub async fn stytch_calls(&self, method: &str, path: &str) -> u64 {
+        calls(&self.send(self.http.get(format!("{}/__gatehouse/calls", self.var("STYTCH_URL")))).await.body, method, path)
+    }
+
+    pub async fn org_writes(&self, org: &str) -> u64 {
+        self.stytch_calls("PUT", &format!("/v1/b2b/organizations/{org}")).await
+    }
+
+    pub async fn stytch_fault(&self, method: &str, path: &str, fault: Value, count: u32) {
+        let mut body = json!({"method": method, "path": path, "count": count});
+        body.as_object_mut().unwrap().extend(fault.as_object().unwrap().clone());
+        let r = self.send(self.http.post(format!("{}/__gatehouse/faults", self.var("STYTCH_URL"))).json(&body)).await;
+        assert!(r.status < 300, "{}", r.body);
+    }
+
+    /// Removes the faults on one method + path (other tests' faults stay).
+    pub async fn clear_stytch_fault(&self, method: &str, path: &str) {
+        let r = self
+            .send(self.http.delete(format!("{}/__gatehouse/faults", self.var("STYTCH_URL"))).json(&json!({"method": method, "path": path})))
+            .await;
+        assert!(r.status < 300, "{}", r.body);
+    }
+
+    /// A session JWT minted by the emulator (B2B: org + member; consumer: user).
+    pub async fn mint(&self, body: Value) -> String {
+        let r = self.send(self.http.post(format!("{}/__gatehouse/sessions", self.var("STYTCH_URL"))).json(&body)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["session_jwt"].as_str().unwrap().to_string()
+    }
+
+    // ---- Sanity emulator -------------------------------------------------------------------
+
+    pub async fn mutate(&self, mutations: Value) -> Value {
+        let url = format!(
+            "{}/v2025-02-19/data/mutate/{}?returnIds=true&returnDocuments=true",
+            self.var("SANITY_URL"),
+            self.var("SANITY_DATASET")
+        );
+        let r = self.send(self.http.post(url).bearer_auth(self.var("SANITY_WRITE_TOKEN")).json(&json!({"mutations": mutations}))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// Waits until every webhook delivery queued so far has finished.
+    pub async fn idle(&self) {
+        let r = self.send(self.http.get(format!("{}/__gatehouse/idle?timeout_ms=25000", self.var("SANITY_URL")))).await;
+        assert_eq!(r.status, 200, "webhook queue did not drain: {}", r.body);
+    }
+
+    /// Final delivery attempts for a document, oldest first.
+    pub async fn deliveries(&self, doc: &str) -> Vec<Value> {
+        let r = self.send(self.http.get(format!("{}/__gatehouse/deliveries", self.var("SANITY_URL")))).await;
+        r.body["deliveries"].as_array().unwrap().iter().filter(|d| d["documentId"] == doc).cloned().collect()
+    }
+
+    pub async fn redeliver(&self, webhook: &str, seq: u64) -> Value {
+        let r = self
+            .send(self.http.post(format!("{}/__gatehouse/webhooks/{webhook}/redeliver", self.var("SANITY_URL"))).json(&json!({"seq": seq})))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["delivery"].clone()
+    }
+
+    pub async fn sanity_fault(&self, method: &str, path: &str, fault: Value, count: u32) {
+        let mut body = json!({"method": method, "path": path, "count": count});
+        body.as_object_mut().unwrap().extend(fault.as_object().unwrap().clone());
+        let r = self.send(self.http.post(format!("{}/__gatehouse/faults", self.var("SANITY_URL"))).json(&body)).await;
+        assert!(r.status < 300, "{}", r.body);
+    }
+
+    pub async fn clear_sanity_faults(&self) {
+        let r = self.send(self.http.delete(format!("{}/__gatehouse/faults", self.var("SANITY_URL")))).await;
+        assert!(r.status < 300, "{}", r.body);
+    }
+
+    // ---- the functions ---------------------------------------------------------------------
+
+    pub fn function_url(&self, function: &str, consumer: bool) -> String {
+        let base = if consumer { self.var("LAMBDA_CONSUMER_URL") } else { self.var("LAMBDA_URL") };
+        format!("{base}/lambda-url/{function}")
+    }
+
+    /// A webhook delivery signed like Sanity signs it.
+    pub fn sign(&self, body: &str) -> String {
+        gatehouse::cms::signature::header(self.var("WEBHOOK_SECRET"), now_ms(), body.as_bytes())
+    }
+
+    pub async fn deliver(&self, function: &str, consumer: bool, body: &str, signature: Option<&str>) -> Resp {
+        let mut req = self.http.post(format!("{}/", self.function_url(function, consumer))).header("content-type", "application/json").body(body.to_string());
+        if let Some(s) = signature {
+            req = req.header("sanity-webhook-signature", s);
+        }
+        self.send(req).await
+    }
+
+    pub async fn deliver_signed(&self, function: &str, consumer: bool, body: &Value) -> Resp {
+        let text = body.to_string();
+        self.deliver(function, consumer, &text, Some(&self.sign(&text))).await
+    }
+
+    pub async fn get(&self, consumer: bool, path_and_query: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.http.get(format!("{}{path_and_query}", self.function_url("gated-content", consumer)));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    pub async fn request(&self, method: reqwest::Method, url: String, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.http.request(method, url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+}
+
+fn calls(body: &Value, method: &str, path: &str) -> u64 {
+    body["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["method"] == method && c["path"] == path)
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum()
+}
+
+/// A rule document as editors write it.
+pub fn rule(id: &str, org: Option<&str>, user: Option<&str>, extra: Value) -> Value {
+    let mut d = json!({
+        "_id": id, "_type": "accessRule", "title": format!("Rule {id}"),
+        "plan": {"_type": "reference", "_ref": "plan-pro"}, "region": "eu",
+        "allowedContentTypes": ["article", "report"],
+        "gatedRoutes": [{"_key": "k1", "path": "/reports/q3"}], "requiresMfa": false
+    });
+    if let Some(o) = org {
+        d["stytchOrganizationId"] = o.into();
+    }
+    if let Some(u) = user {
+        d["stytchUserId"] = u.into();
+    }
+    d.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+    d
+}
+
+/// The plans every test may reference (idempotent).
+pub async fn ensure_plans() {
+    static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        stack()
+            .mutate(json!([
+                {"createOrReplace": {"_id": "plan-pro", "_type": "plan", "title": "Pro", "slug": {"current": "pro"}}},
+                {"createOrReplace": {"_id": "plan-free", "_type": "plan", "title": "Free", "slug": {"current": "free"}}}
+            ]))
+            .await;
+    })
+    .await;
+}
+
+/// The webhook body Sanity sends for a rule (the documented projection).
+pub fn event(id: &str, rev: &str, op: &str, before: Value) -> Value {
+    json!({"_id": id, "_type": "accessRule", "_rev": rev, "operation": op, "before": before, "dataset": "production"})
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: real function binaries (through `cargo lambda watch`), real webhook
+//! deliveries from the Sanity emulator, real Stytch emulator, real moto.
+
+mod cold_start;
+mod common;
+mod delete;
+mod gate;
+mod publish;
