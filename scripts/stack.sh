@@ -29,7 +29,8 @@ SECRETS_REREAD_MIN_S=1"
   WEBHOOK_RETRY_MS=300
 else
   : "${MOTO_PORT:=4566}" "${SANITY_PORT:=4100}" "${STYTCH_PORT:=4200}" "${LAMBDA_PORT:=9000}" "${LAMBDA_CONSUMER_PORT:=9001}"
-  FN_TUNING=""
+  # Short access-cache TTL so the demo shows rule changes quickly (production default: 30 s).
+  FN_TUNING="ACCESS_CACHE_TTL_S=2"
   WEBHOOK_RETRY_MS=5000
 fi
 
@@ -141,6 +142,14 @@ $FN_TUNING"
   start lambda-consumer env PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 1 -P "$LAMBDA_CONSUMER_PORT" --env-file "$STATE/functions-consumer.env"
   wait_http lambda "http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/healthcheck" 120
   wait_http lambda-consumer "http://127.0.0.1:$LAMBDA_CONSUMER_PORT/lambda-url/gated-content/content/healthcheck" 120
+  # Start the sync functions now (an unsigned POST answers 401) so the first real delivery does
+  # not pay for `cargo lambda watch` spawning them.
+  local port fn
+  for port in "$LAMBDA_PORT" "$LAMBDA_CONSUMER_PORT"; do
+    for fn in publish-sync delete-cleanup; do
+      curl -s -o /dev/null --max-time 60 -X POST "http://127.0.0.1:$port/lambda-url/$fn/" -d '{}' || true
+    done
+  done
 
   cat >"$STATE/stack.env" <<ENV
 STACK_PROFILE=$PROFILE

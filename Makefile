@@ -1,0 +1,18 @@
+# gatehouse: the two commands a new user needs are `make demo` and `make test`.
+.PHONY: dev demo test down lint
+
+dev:   ## local stack with demo data, until Ctrl-C
+	scripts/dev.sh
+
+demo:  ## bring the stack up if needed and run the narrated scenario
+	scripts/demo.sh
+
+test:  ## every test (installs tools, builds, runs unit, emulator, SDK, template and e2e tests)
+	scripts/test.sh
+
+down:  ## stop a stack left running (dev and test profiles)
+	scripts/stack.sh down dev; scripts/stack.sh down test
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+	scripts/check-template.sh

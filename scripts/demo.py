@@ -1,0 +1,187 @@
+"""The narrated demo against the local stack (`make demo`), and the seed data for `make dev`.
+
+    python scripts/demo.py seed   # plans, two organizations with members, gated articles, rules
+    python scripts/demo.py run    # the scenario; exits non-zero when a step misbehaves
+
+Everything goes through the same APIs a real deployment uses: the Sanity mutate API (which fires
+the signed webhooks to the functions), the Stytch API, and the gated-content function URL.
+"""
+import json
+import os
+import sys
+import time
+import uuid
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(
+    line.strip().split("=", 1)
+    for line in open(os.path.join(ROOT, ".stack", os.environ.get("STACK_PROFILE", "dev"), "stack.env"))
+    if "=" in line
+)
+STYTCH, SANITY, LAMBDA = ENV["STYTCH_URL"], ENV["SANITY_URL"], ENV["LAMBDA_URL"]
+AUTH = (ENV["B2B_PROJECT"], ENV["STYTCH_SECRET"])
+GATED = f"{LAMBDA}/lambda-url/gated-content"
+failures = []
+
+BOLD, GREEN, RED, DIM, END = "\033[1m", "\033[32m", "\033[31m", "\033[2m", "\033[0m"
+
+
+def step(text):
+    print(f"\n{BOLD}▶ {text}{END}")
+
+
+def check(ok, text):
+    print(f"  {GREEN + '✔' if ok else RED + '✘'} {text}{END}")
+    if not ok:
+        failures.append(text)
+
+
+def stytch(method, path, body=None):
+    r = requests.request(method, f"{STYTCH}{path}", auth=AUTH, json=body, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def mutate(*mutations):
+    r = requests.post(
+        f"{SANITY}/v2025-02-19/data/mutate/{ENV['SANITY_DATASET']}?returnIds=true",
+        headers={"authorization": f"Bearer {ENV['SANITY_WRITE_TOKEN']}"},
+        json={"mutations": list(mutations)},
+        timeout=10,
+    )
+    r.raise_for_status()
+    return r.json()
+
+
+def org_access(org_id):
+    return stytch("GET", f"/v1/b2b/organizations/{org_id}")["organization"]["trusted_metadata"].get("sanity_access")
+
+
+def wait_for(predicate, timeout=10.0):
+    """Polls every 10 ms; returns (value, seconds) once predicate(value) is truthy."""
+    start = time.monotonic()
+    while True:
+        ok, value = predicate()
+        if ok or time.monotonic() - start > timeout:
+            return value, time.monotonic() - start
+        time.sleep(0.01)
+
+
+def mint(org_id, member_id, factors):
+    r = requests.post(
+        f"{STYTCH}/__gatehouse/sessions",
+        json={"organization_id": org_id, "member_id": member_id, "authentication_factors": factors},
+        timeout=10,
+    )
+    r.raise_for_status()
+    return r.json()["session_jwt"]
+
+
+def read(slug, token=None):
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    r = requests.get(f"{GATED}/content/{slug}", headers=headers, timeout=10)
+    return r.status_code, (r.json() if r.content else None)
+
+
+def seed():
+    """Organizations, members, plans and articles; returns the ids."""
+    tag = uuid.uuid4().hex[:6]
+    acme = stytch("POST", "/v1/b2b/organizations", {"organization_name": "Acme", "organization_slug": f"acme-{tag}",
+                                                    "trusted_metadata": {"billing_tier": "gold"}})["organization"]
+    globex = stytch("POST", "/v1/b2b/organizations", {"organization_name": "Globex", "organization_slug": f"globex-{tag}"})["organization"]
+    alice = stytch("POST", f"/v1/b2b/organizations/{acme['organization_id']}/members",
+                   {"email_address": f"alice-{tag}@acme.example", "name": "Alice"})["member"]
+    bob = stytch("POST", f"/v1/b2b/organizations/{globex['organization_id']}/members",
+                 {"email_address": f"bob-{tag}@globex.example", "name": "Bob"})["member"]
+    mutate(
+        {"createOrReplace": {"_id": "plan-pro", "_type": "plan", "title": "Pro", "slug": {"current": "pro"}}},
+        {"createOrReplace": {"_id": "plan-free", "_type": "plan", "title": "Free", "slug": {"current": "free"}}},
+        {"createOrReplace": {"_id": f"welcome-{tag}", "_type": "article", "title": "Welcome (public)",
+                             "slug": {"current": f"welcome-{tag}"}, "body": "Anyone can read this."}},
+        {"createOrReplace": {"_id": f"roadmap-{tag}", "_type": "article", "title": "2027 roadmap (Pro, EU)",
+                             "slug": {"current": f"roadmap-{tag}"}, "body": "Only Pro customers in the EU read this.",
+                             "requiredPlans": ["pro"], "regions": ["eu"]}},
+    )
+    return {"tag": tag, "acme": acme["organization_id"], "globex": globex["organization_id"],
+            "alice": alice["member_id"], "bob": bob["member_id"]}
+
+
+def rule(tag, org_id, **extra):
+    doc = {"_id": f"rule-acme-{tag}", "_type": "accessRule", "title": "Acme gets Pro in the EU",
+           "stytchOrganizationId": org_id, "plan": {"_type": "reference", "_ref": "plan-pro"}, "region": "eu",
+           "allowedContentTypes": ["article", "report"], "gatedRoutes": [{"_key": "a", "path": "/reports/q3"}],
+           "requiresMfa": False}
+    doc.update(extra)
+    return doc
+
+
+def run():
+    ttl = float(os.environ.get("ACCESS_CACHE_TTL_S", "2"))
+    step("Seeding: Stytch organizations Acme and Globex with one member each; plans and articles in Sanity")
+    ids = seed()
+    tag = ids["tag"]
+    print(f"  {DIM}Acme   {ids['acme']}\n  Globex {ids['globex']}{END}")
+
+    step("An editor publishes an access rule for Acme in Sanity")
+    t0 = time.monotonic()
+    mutate({"create": rule(tag, ids["acme"])})
+    access, secs = wait_for(lambda: ((a := org_access(ids["acme"])) is not None, a))
+    check(access is not None and access["plan"] == "pro" and access["region"] == "eu",
+          f"Acme's trusted_metadata.sanity_access in Stytch after {secs * 1000:.0f} ms: "
+          f"plan={access and access['plan']}, region={access and access['region']}")
+    check(stytch("GET", f"/v1/b2b/organizations/{ids['acme']}")["organization"]["trusted_metadata"].get("billing_tier") == "gold",
+          "Acme's other metadata (billing_tier) is untouched")
+
+    alice = mint(ids["acme"], ids["alice"], ["email_otp"])
+    bob = mint(ids["globex"], ids["bob"], ["email_otp"])
+    step("Alice (Acme) reads the gated roadmap")
+    status, body = read(f"roadmap-{tag}", alice)
+    check(status == 200 and body["document"]["title"].startswith("2027"), f"HTTP {status}: {body and body.get('document', body).get('title', body)}")
+    step("Bob (Globex, no rule) asks for the same article")
+    status, body = read(f"roadmap-{tag}", bob)
+    check(status == 404, f"HTTP {status} {body.get('error') if body else ''} — indistinguishable from a missing article")
+    step("An anonymous caller reads the public welcome article, not the roadmap")
+    check(read(f"welcome-{tag}")[0] == 200, "welcome: HTTP 200")
+    check(read(f"roadmap-{tag}")[0] == 404, "roadmap: HTTP 404")
+
+    step("The editor turns on 'requires MFA' for Acme")
+    mutate({"patch": {"id": f"rule-acme-{tag}", "set": {"requiresMfa": True}}})
+    access, secs = wait_for(lambda: ((a := org_access(ids["acme"])) is not None and a["requiresMfa"], a))
+    check(access["requiresMfa"], f"synced to Stytch in {secs * 1000:.0f} ms")
+    time.sleep(ttl + 0.2)  # the gate caches access per container for ACCESS_CACHE_TTL_S
+    status, body = read(f"roadmap-{tag}", alice)
+    check(status == 403 and body["error"] == "mfa_required", f"Alice with one factor: HTTP {status} {body.get('error')}")
+    status, _ = read(f"roadmap-{tag}", mint(ids["acme"], ids["alice"], ["email_otp", "totp"]))
+    check(status == 200, f"Alice after a second factor (TOTP): HTTP {status}")
+
+    step("The editor deletes the rule")
+    mutate({"delete": {"id": f"rule-acme-{tag}"}})
+    access, secs = wait_for(lambda: ((a := org_access(ids["acme"])) is None, a))
+    check(access is None, f"sanity_access removed from Acme in Stytch after {secs * 1000:.0f} ms")
+    time.sleep(ttl + 0.2)
+    status, _ = read(f"roadmap-{tag}", mint(ids["acme"], ids["alice"], ["email_otp", "totp"]))
+    check(status == 404, f"Alice can no longer read the roadmap: HTTP {status}")
+
+    deliveries = requests.get(f"{SANITY}/__gatehouse/deliveries", timeout=10).json()["deliveries"]
+    mine = [d for d in deliveries if d["documentId"] == f"rule-acme-{tag}"]
+    step("Webhook deliveries Sanity made for this rule")
+    for d in mine:
+        print(f"  {d['webhookId']:<15} {d['operation']:<7} → HTTP {d['response'] and d['response']['status']} "
+              f"{json.loads(d['response']['body']).get('outcome') if d['response'] else d['error']} ({d['durationMs']} ms)")
+    print()
+    if failures:
+        print(f"{RED}{BOLD}{len(failures)} step(s) did not behave:{END}")
+        for f in failures:
+            print(f"  - {f}")
+        sys.exit(1)
+    print(f"{GREEN}{BOLD}Demo passed: publish → Stytch, gated read, refusal, MFA, delete → cleanup.{END}")
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "run"
+    if mode == "seed":
+        print(json.dumps(seed(), indent=2))
+    else:
+        run()

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test`: every test, from a fresh clone. Installs what is missing, builds once (debug),
+# then runs unit tests, emulator and SDK-compatibility tests, template lint, and the end-to-end
+# suite against a private stack on its own ports (stopped again at the end).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+section "tools"
+scripts/bootstrap.sh
+
+section "build (debug, all targets)"
+cargo build --workspace --all-targets
+
+section "unit tests (library, functions, Stytch emulator)"
+cargo test --workspace --exclude gatehouse-tests
+
+section "Sanity emulator + @sanity/client compatibility"
+(cd emulators/sanity && npm test)
+
+section "Stytch emulator + official stytch SDK compatibility"
+(cd emulators/stytch/sdk-test && STYTCH_EMULATOR_BIN="$ROOT/target/debug/stytch-emulator" npm test)
+
+section "Studio schema validators"
+(cd studio && npm test)
+
+section "SAM template (cfn-lint, transformed-template checks)"
+scripts/check-template.sh
+
+section "end to end (functions via cargo lambda watch, emulators, moto)"
+trap 'scripts/stack.sh down test >/dev/null' EXIT
+scripts/stack.sh up test
+cargo test -p gatehouse-tests -- --test-threads "${E2E_THREADS:-8}"
+
+section "all tests passed"
