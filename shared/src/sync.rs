@@ -165,15 +165,34 @@ impl Rule {
     }
 }
 
-pub struct Syncer<'a, P> {
-    pub cms: &'a SanityClient,
+/// Where the sync core reads the truth: the Content Lake in production (and an in-memory lake in
+/// the convergence property test).
+pub trait RuleSource: Send + Sync {
+    /// The published rule with this id, or `None` when it is not published.
+    fn rule(&self, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Option<Rule>, Error>> + Send;
+}
+
+impl RuleSource for SanityClient {
+    async fn rule(&self, id: &str, deadline: Deadline) -> Result<Option<Rule>, Error> {
+        let v: Value = self.query(RULE_QUERY, json!({ "id": id }), deadline).await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| RuleError(format!("document does not match the accessRule schema: {e}")).into())
+    }
+}
+
+pub struct Syncer<'a, C, P> {
+    pub cms: &'a C,
     pub idp: &'a P,
     /// The dataset the secrets name; deliveries from another dataset are refused.
     pub dataset: &'a str,
     pub now_ms: fn() -> i64,
 }
 
-impl<P: IdentityProvider> Syncer<'_, P> {
+impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
     /// Checks common to both functions. `Some(report)` ends the delivery early.
     fn screen(&self, ev: &WebhookEvent) -> Result<Option<Report>, Error> {
         if is_draft_or_version(&ev.id) {
@@ -191,13 +210,7 @@ impl<P: IdentityProvider> Syncer<'_, P> {
     }
 
     pub async fn read_rule(&self, id: &str, deadline: Deadline) -> Result<Option<Rule>, Error> {
-        let v: Value = self.cms.query(RULE_QUERY, json!({ "id": id }), deadline).await?;
-        if v.is_null() {
-            return Ok(None);
-        }
-        serde_json::from_value(v)
-            .map(Some)
-            .map_err(|e| RuleError(format!("document does not match the accessRule schema: {e}")).into())
+        self.cms.rule(id, deadline).await
     }
 
     /// publish-sync: make the provider match the published rule.
@@ -240,17 +253,25 @@ impl<P: IdentityProvider> Syncer<'_, P> {
             None => Report::because(Outcome::Skipped, "rule targets no organization or user"),
             Some(t) => self.write_target(rule, t, deadline).await?,
         };
-        // Re-pointed: clear the previous target, only if this rule still owns it. After the new
-        // write, so a failure in between leaves the old grant rather than none.
+        // Re-pointed: clear the previous target, after the new write, so a failure in between
+        // leaves the old grant rather than none.
+        report.cleared_previous = self.clear_previous(before, target.as_ref(), &rule.id, deadline).await?;
+        Ok(report)
+    }
+
+    /// Clears the targets `before()` names that the rule no longer points at, if it still owns
+    /// them. Returns the last one cleared.
+    async fn clear_previous(&self, before: &Before, current: Option<&Target>, rule_id: &str, deadline: Deadline) -> Result<Option<String>, Error> {
+        let mut cleared = None;
         for old in before_targets(before) {
-            if Some(&old) == target.as_ref() || self.idp.validate_target(&old).is_err() {
+            if Some(&old) == current || self.idp.validate_target(&old).is_err() {
                 continue;
             }
-            if self.clear_if_owned(&old, &rule.id, deadline).await? == Outcome::Cleared {
-                report.cleared_previous = Some(old.id.clone());
+            if self.clear_if_owned(&old, rule_id, deadline).await? == Outcome::Cleared {
+                cleared = Some(old.id);
             }
         }
-        Ok(report)
+        Ok(cleared)
     }
 
     async fn write_target(&self, rule: &Rule, target: &Target, deadline: Deadline) -> Result<Report, Error> {
@@ -309,8 +330,15 @@ impl<P: IdentityProvider> Syncer<'_, P> {
             }
             return Ok(Report::because(Outcome::Skipped, "rule is no longer published; delete-cleanup clears it"));
         }
-        if explicit_delete && self.read_rule(&ev.id, deadline).await?.is_some() {
-            return Ok(Report::because(Outcome::Stale, "a published rule with this id exists again"));
+        if explicit_delete {
+            if let Some(rule) = self.read_rule(&ev.id, deadline).await? {
+                // The rule exists again. Its own publish delivery writes its current target; the
+                // target it had before the delete may be a different one, which it must not keep.
+                let mut report = Report::because(Outcome::Stale, "a published rule with this id exists again");
+                let current = rule.target().ok().flatten();
+                report.cleared_previous = self.clear_previous(&ev.before, current.as_ref(), &rule.id, deadline).await?;
+                return Ok(report);
+            }
         }
         let targets = before_targets(&ev.before);
         if targets.is_empty() {
@@ -379,3 +407,7 @@ mod tests {
         assert_eq!(none.target().unwrap(), None);
     }
 }
+
+#[cfg(test)]
+#[path = "convergence_tests.rs"]
+mod convergence_tests;
