@@ -244,7 +244,15 @@ impl GateApp {
         let cms = self.core.sanity(&secrets);
         let idp = self.core.stytch(&secrets);
         let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget);
-        let (result, calls) = http::counting(self.gate.read(&idp, &cms, &greq, deadline)).await;
+        let (mut result, mut calls) = http::counting(self.gate.read(&idp, &cms, &greq, deadline)).await;
+        // Stytch refused our credentials: maybe rotated. One rate-limited re-read, one retry.
+        if matches!(result, Err(Error::Idp(IdpError::Unauthorized))) {
+            if let Some(s) = self.core.secrets.force_reread().await {
+                let idp = self.core.stytch(&s);
+                let (r, c) = http::counting(self.gate.read(&idp, &cms, &greq, deadline)).await;
+                (result, calls) = (r, calls + c);
+            }
+        }
 
         let cors_here = self.core.cfg.cors_in_function;
         let allowed = &self.core.cfg.cors_allowed_origins;
@@ -291,7 +299,9 @@ impl GateApp {
 }
 
 fn gate_request(req: &Request) -> GateRequest {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from);
+    // A header that is present but not text becomes an empty value, which the session parser
+    // refuses (401), rather than vanishing and turning the caller anonymous.
+    let header = |name: &str| req.headers().get(name).map(|v| v.to_str().unwrap_or("").to_string());
     GateRequest {
         method: req.method().as_str().to_string(),
         path: req.uri().path().to_string(),

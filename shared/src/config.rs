@@ -61,12 +61,16 @@ fn secs(name: &'static str, default_s: u64) -> Result<Duration, ConfigError> {
     num(name, default_s).map(Duration::from_secs)
 }
 
+/// Every number here is a duration or a count; a day in ms bounds them all (and keeps
+/// `Instant + Duration` from overflowing).
+const MAX_NUM: u64 = 86_400_000;
+
 fn num(name: &'static str, default: u64) -> Result<u64, ConfigError> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+        Some(v) => v.trim().parse().ok().filter(|n| *n <= MAX_NUM).ok_or_else(|| ConfigError::Invalid {
             name,
-            reason: format!("expected a non-negative integer, got {:?}", v),
+            reason: format!("expected an integer from 0 to {MAX_NUM}, got {v:?}"),
         }),
     }
 }

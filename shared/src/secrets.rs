@@ -85,8 +85,12 @@ impl std::fmt::Debug for Secrets {
 
 struct Loaded {
     secrets: Arc<Secrets>,
+    /// When the values were read (a failed re-read does not move it).
     at: Instant,
+    /// Last forced re-read (rate limit for `force_reread`).
     last_reread: Option<Instant>,
+    /// Last lazy re-read attempt (so a failing Secrets Manager is asked once per `reread_min`).
+    last_attempt: Option<Instant>,
 }
 
 pub struct SecretStore {
@@ -95,6 +99,7 @@ pub struct SecretStore {
     sanity_arn: String,
     max_age: Duration,
     reread_min: Duration,
+    reread_timeout: Duration,
     state: Mutex<Loaded>,
 }
 
@@ -113,10 +118,12 @@ impl SecretStore {
             sanity_arn: cfg.sanity_secret_arn.clone(),
             max_age: cfg.secrets_max_age,
             reread_min: cfg.secrets_reread_min,
+            reread_timeout: cfg.timeouts.request,
             state: Mutex::new(Loaded {
                 secrets: Arc::new(placeholder()),
                 at: Instant::now(),
                 last_reread: None,
+                last_attempt: None,
             }),
         };
         let secrets = store.fetch().await?;
@@ -145,7 +152,14 @@ impl SecretStore {
     /// The secrets, re-read first when older than `SECRETS_MAX_AGE_S` (so a removed previous
     /// webhook secret stops working in bounded time). A failed re-read keeps the old values.
     pub async fn fresh(&self) -> Arc<Secrets> {
-        let stale = self.lock().at.elapsed() >= self.max_age;
+        let stale = {
+            let mut st = self.lock();
+            let due = st.at.elapsed() >= self.max_age && st.last_attempt.is_none_or(|t| t.elapsed() >= self.reread_min);
+            if due {
+                st.last_attempt = Some(Instant::now());
+            }
+            due
+        };
         if stale {
             self.reread().await;
         }
@@ -166,7 +180,9 @@ impl SecretStore {
     }
 
     async fn reread(&self) -> Option<Arc<Secrets>> {
-        match self.fetch().await {
+        // On the request path: bounded well inside the request's own budget.
+        let fetched = tokio::time::timeout(self.reread_timeout, self.fetch()).await;
+        match fetched.unwrap_or_else(|_| Err(SecretsError::Unreachable { arn: self.sanity_arn.clone(), reason: "re-read timed out".into() })) {
             Ok(s) => {
                 let s = Arc::new(s);
                 let mut st = self.lock();
@@ -176,8 +192,6 @@ impl SecretStore {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "secret re-read failed; keeping the values read before");
-                // Try again after the rate-limit window, not on every request.
-                self.lock().at = Instant::now();
                 None
             }
         }

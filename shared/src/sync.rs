@@ -13,6 +13,9 @@ use crate::idp::{Current, IdentityProvider, IdpError, RuleError, Source, SyncedA
 
 pub const RULE_TYPE: &str = "accessRule";
 
+const NO_BEFORE: &str = "delivery has no before() ids; set the webhook projection to include \
+                         \"before\": before(){stytchOrganizationId, stytchUserId}";
+
 /// The published rule, projected to exactly what the provider needs.
 pub const RULE_QUERY: &str = r#"*[_type == "accessRule" && _id == $id][0]{
   _id, _rev, stytchOrganizationId, stytchUserId,
@@ -72,6 +75,9 @@ impl Report {
     pub fn to_json(&self) -> serde_json::Map<String, Value> {
         let mut m = serde_json::Map::new();
         m.insert("outcome".into(), self.outcome.as_str().into());
+        if self.outcome == Outcome::Conflict {
+            m.insert("error".into(), "conflict".into());
+        }
         for (k, v) in [
             ("reason", &self.reason),
             ("owner", &self.owner),
@@ -126,6 +132,8 @@ fn before_targets(before: &Before) -> Vec<Target> {
 /// A gated route: an absolute path, no traversal, query, fragment or whitespace.
 pub fn valid_route(p: &str) -> bool {
     p.starts_with('/')
+        && (p == "/" || !p.ends_with('/'))
+        && !p.contains("//")
         && p.len() <= 200
         && !p.split('/').any(|seg| seg == ".." || seg == ".")
         && !p.chars().any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
@@ -145,7 +153,9 @@ impl Rule {
     pub fn access(&self, synced_at: String) -> Result<SyncedAccess, RuleError> {
         let mut routes = Vec::new();
         for r in self.gated_routes.iter().flatten() {
-            match r.as_deref().map(str::trim) {
+            // Not trimmed: the gate compares documents' routes with the raw paths, so a path must be
+            // canonical as written (no whitespace, no trailing slash) or it is refused.
+            match r.as_deref() {
                 Some(p) if valid_route(p) => routes.push(p.to_string()),
                 Some(p) => return Err(RuleError(format!("gated route {p:?} must be an absolute path like /reports/q3"))),
                 None => return Err(RuleError("a gated route has no path".into())),
@@ -218,15 +228,29 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
         if let Some(r) = self.screen(ev)? {
             return Ok(r);
         }
-        // Concurrent edits: if the rule moved while we wrote, run once more with the newer state
-        // (the reconciler is the backstop beyond that).
+        if ev.before == Before::Absent {
+            return Err(Error::BadRequest(NO_BEFORE.into()));
+        }
+        // Concurrent edits: if the rule moved while we wrote, run once more with the newer state,
+        // treating what this delivery wrote as a previous target too (the reconciler is the
+        // backstop beyond that).
+        let mut previous = before_targets(&ev.before);
+        let from_before = previous.len();
         let mut report = None;
         for _ in 0..2 {
             let Some(rule) = self.read_rule(&ev.id, deadline).await? else {
-                return self.cleanup(ev, deadline, false).await;
+                let mut r = self.cleanup(ev, deadline, false).await?;
+                // What an earlier pass of this delivery wrote (before() is cleanup's already).
+                if let Some(c) = self.clear_previous(&previous[from_before..], None, &ev.id, deadline).await? {
+                    r.cleared_previous = Some(c);
+                }
+                return Ok(r);
             };
-            let r = self.apply(&rule, &ev.before, deadline).await?;
+            let r = self.apply(&rule, &previous, deadline).await?;
             let wrote = matches!(r.outcome, Outcome::Synced) || r.cleared_previous.is_some();
+            if let Some(t) = rule.target().ok().flatten() {
+                previous.push(t);
+            }
             report = Some(r);
             if !wrote {
                 break;
@@ -247,28 +271,41 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
         self.cleanup(ev, deadline, true).await
     }
 
-    async fn apply(&self, rule: &Rule, before: &Before, deadline: Deadline) -> Result<Report, Error> {
-        let target = rule.target()?;
-        let mut report = match &target {
-            None => Report::because(Outcome::Skipped, "rule targets no organization or user"),
-            Some(t) => self.write_target(rule, t, deadline).await?,
+    async fn apply(&self, rule: &Rule, previous: &[Target], deadline: Deadline) -> Result<Report, Error> {
+        let target = rule.target();
+        let result = match &target {
+            Err(e) => Err(Error::from(e.clone())),
+            Ok(None) => Ok(Report::because(Outcome::Skipped, "rule targets no organization or user")),
+            Ok(Some(t)) => self.write_target(rule, t, deadline).await,
         };
-        // Re-pointed: clear the previous target, after the new write, so a failure in between
-        // leaves the old grant rather than none.
-        report.cleared_previous = self.clear_previous(before, target.as_ref(), &rule.id, deadline).await?;
-        Ok(report)
+        let current = target.ok().flatten();
+        match result {
+            // Re-pointed: clear the previous target, after the new write, so a failure in between
+            // leaves the old grant rather than none.
+            Ok(mut report) => {
+                report.cleared_previous = self.clear_previous(previous, current.as_ref(), &rule.id, deadline).await?;
+                Ok(report)
+            }
+            // The new state is invalid and Sanity will not retry (4xx): the rule no longer grants
+            // its previous targets either, so clear them before answering.
+            Err(e) if (400..500).contains(&e.status()) => {
+                self.clear_previous(previous, current.as_ref(), &rule.id, deadline).await?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    /// Clears the targets `before()` names that the rule no longer points at, if it still owns
-    /// them. Returns the last one cleared.
-    async fn clear_previous(&self, before: &Before, current: Option<&Target>, rule_id: &str, deadline: Deadline) -> Result<Option<String>, Error> {
+    /// Clears the `previous` targets the rule no longer points at, if it still owns them.
+    /// Returns the last one cleared.
+    async fn clear_previous(&self, previous: &[Target], current: Option<&Target>, rule_id: &str, deadline: Deadline) -> Result<Option<String>, Error> {
         let mut cleared = None;
-        for old in before_targets(before) {
-            if Some(&old) == current || self.idp.validate_target(&old).is_err() {
+        for old in previous {
+            if Some(old) == current || self.idp.validate_target(old).is_err() {
                 continue;
             }
-            if self.clear_if_owned(&old, rule_id, deadline).await? == Outcome::Cleared {
-                cleared = Some(old.id);
+            if self.clear_if_owned(old, rule_id, deadline).await? == Outcome::Cleared {
+                cleared = Some(old.id.clone());
             }
         }
         Ok(cleared)
@@ -322,11 +359,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
     async fn cleanup(&self, ev: &WebhookEvent, deadline: Deadline, explicit_delete: bool) -> Result<Report, Error> {
         if matches!(ev.before, Before::Absent | Before::Null) {
             if explicit_delete {
-                return Err(Error::BadRequest(
-                    "delivery has no before() ids; set the webhook projection to include \
-                     \"before\": before(){stytchOrganizationId, stytchUserId}"
-                        .into(),
-                ));
+                return Err(Error::BadRequest(NO_BEFORE.into()));
             }
             return Ok(Report::because(Outcome::Skipped, "rule is no longer published; delete-cleanup clears it"));
         }
@@ -336,7 +369,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
                 // target it had before the delete may be a different one, which it must not keep.
                 let mut report = Report::because(Outcome::Stale, "a published rule with this id exists again");
                 let current = rule.target().ok().flatten();
-                report.cleared_previous = self.clear_previous(&ev.before, current.as_ref(), &rule.id, deadline).await?;
+                report.cleared_previous = self.clear_previous(&before_targets(&ev.before), current.as_ref(), &rule.id, deadline).await?;
                 return Ok(report);
             }
         }
@@ -376,7 +409,7 @@ mod tests {
         for ok in ["/", "/reports/q3", "/a-b_c/d.e"] {
             assert!(valid_route(ok), "{ok}");
         }
-        for bad in ["reports", "/a/../b", "/a b", "/a?x=1", "/a#f", "", "/./a"] {
+        for bad in ["reports", "/a/../b", "/a b", "/a?x=1", "/a#f", "", "/./a", "/a/", " /a", "/a ", "//a"] {
             assert!(!valid_route(bad), "{bad}");
         }
     }

@@ -1,1 +1,3 @@
-//! integration tests live in tests/
+//! Test and benchmark support shared by the end-to-end suite and `make bench`.
+
+pub mod runtime_api;

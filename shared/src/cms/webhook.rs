@@ -129,3 +129,37 @@ mod tests {
         assert!(!is_draft_or_version("rule-drafts.1"));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::cms::signature;
+
+    /// Random bytes, and mutations of a real body, never panic the parsers.
+    #[test]
+    fn parsers_survive_random_input() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        let seed = br#"{"_id":"rule-1","_type":"accessRule","_rev":"r","operation":"update","before":{"stytchOrganizationId":"o"},"dataset":"production"}"#;
+        for _ in 0..20_000 {
+            let mut b = seed.to_vec();
+            for _ in 0..rng.usize(1..8) {
+                match rng.u8(..3) {
+                    0 if !b.is_empty() => {
+                        let i = rng.usize(..b.len());
+                        b[i] = rng.u8(..);
+                    }
+                    1 if !b.is_empty() => {
+                        b.remove(rng.usize(..b.len()));
+                    }
+                    _ => b.insert(rng.usize(..=b.len()), rng.u8(..)),
+                }
+            }
+            let _ = WebhookEvent::parse(&b);
+            let header = String::from_utf8_lossy(&b);
+            assert!(signature::verify(Some(&header), &b, &["s"], 1_763_900_000_000).is_err());
+        }
+        // Deep nesting is bounded by serde_json's recursion limit, not a stack overflow.
+        let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(WebhookEvent::parse(deep.as_bytes()).is_err());
+    }
+}

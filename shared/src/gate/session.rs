@@ -59,7 +59,7 @@ pub struct Session {
     pub organization_id: Option<String>,
     pub organization_slug: Option<String>,
     pub roles: Vec<String>,
-    /// Distinct authentication factors (type + delivery method) of this session.
+    /// Distinct authentication channels of this session (email, phone, totp, webauthn, …).
     pub factors: Vec<String>,
     pub expires_at: i64,
     pub email: Option<String>,
@@ -203,7 +203,10 @@ impl Jwks {
         if let (Some(k), true) = (&key2, fresh2) {
             return Ok(k.clone());
         }
-        let may_fetch = self.last_attempt.lock().unwrap_or_else(|e| e.into_inner()).is_none_or(|t| t.elapsed() >= self.refetch_min);
+        // With keys cached, refetch at most once per refetch_min (unknown-kid floods); with none,
+        // retry sooner (once a second) so a failed init load does not lock everyone out.
+        let min = if any { self.refetch_min } else { self.refetch_min.min(Duration::from_secs(1)) };
+        let may_fetch = self.last_attempt.lock().unwrap_or_else(|e| e.into_inner()).is_none_or(|t| t.elapsed() >= min);
         if may_fetch {
             if let Err(e) = self.refresh().await {
                 tracing::warn!(error = %e, "JWKS fetch failed");
@@ -215,8 +218,10 @@ impl Jwks {
                 };
             }
         }
+        // After a successful refetch only the fresh set counts: a key the provider removed is gone.
         let (key3, _, any3) = self.cached(kid);
-        match key3.or(key2) {
+        let key = if may_fetch { key3 } else { key3.or(key2) };
+        match key {
             Some(k) => Ok(k),
             None if !any3 => Err(SessionError::KeysUnavailable),
             None => Err(SessionError::UnknownKey),
@@ -278,8 +283,16 @@ impl Verifier {
         })?;
         let c = data.claims;
         let session = c.session.unwrap_or_default();
-        let mut factors: Vec<String> =
-            session.authentication_factors.iter().map(|f| format!("{}:{}", f.kind, f.delivery_method)).collect();
+        // Count channels, not factor records: an email magic link plus an email OTP is one factor.
+        let mut factors: Vec<String> = session
+            .authentication_factors
+            .iter()
+            .map(|f| match f.delivery_method.as_str() {
+                m if m.contains("email") => "email".to_string(),
+                m if m.contains("sms") || m.contains("whatsapp") => "phone".to_string(),
+                _ => f.kind.clone(),
+            })
+            .collect();
         factors.sort();
         factors.dedup();
         let email = session.authentication_factors.iter().find_map(|f| f.email_address.clone());
@@ -338,5 +351,30 @@ mod tests {
         assert!(credentials(Some("Basic abc"), None, "x").is_err());
         assert!(credentials(Some("Bearer "), None, "x").is_err());
         assert!(credentials(None, Some("stytch_session_jwt="), "stytch_session_jwt").is_err());
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    /// Random and mutated tokens never panic and are never accepted (no key can verify them).
+    #[tokio::test]
+    async fn random_tokens_are_refused_without_panicking() {
+        let jwks = Jwks::new(reqwest::Client::new(), "http://127.0.0.1:9/jwks".into(), Duration::from_secs(30), Duration::from_secs(60), Duration::from_millis(50));
+        let v = Verifier::new(jwks, "project-test-x".into(), ProjectKind::B2b, &[]);
+        let mut rng = fastrand::Rng::with_seed(7);
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ {}\":,";
+        let header = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0"; // {"alg":"RS256","kid":"k1","typ":"JWT"}
+        for i in 0..5_000 {
+            let len = rng.usize(0..400);
+            let random: String = (0..len).map(|_| alphabet[rng.usize(..alphabet.len())] as char).collect();
+            let token = match i % 3 {
+                0 => random,
+                1 => format!("{header}.{random}.{}", random.len()),
+                _ => format!("{header}.{}.{random}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, random.as_bytes())),
+            };
+            assert!(v.verify(&token).await.is_err(), "{token}");
+        }
     }
 }

@@ -6,3 +6,4 @@ mod common;
 mod delete;
 mod gate;
 mod publish;
+mod security;
