@@ -288,3 +288,24 @@ pub async fn ensure_plans() {
 pub fn event(id: &str, rev: &str, op: &str, before: Value) -> Value {
     json!({"_id": id, "_type": "accessRule", "_rev": rev, "operation": op, "before": before, "dataset": "production"})
 }
+
+/// A published, synced rule whose organization's `sanity_access.region` was then edited by hand:
+/// any accepted delivery for the rule writes it back, a refused one must leave it. Returns
+/// (org, rule id, org writes so far).
+pub async fn synced_then_hand_edited(extra_patch: Option<Value>) -> (String, String, u64) {
+    ensure_plans().await;
+    let s = stack();
+    let org = s.create_org(json!({})).await;
+    let id = format!("rule-{}", uid());
+    s.mutate(json!([{ "create": rule(&id, Some(&org), None, json!({})) }])).await;
+    s.idle().await;
+    if let Some(set) = extra_patch {
+        s.mutate(json!([{ "patch": { "id": id, "set": set } }])).await;
+        s.idle().await;
+    }
+    let mut access = s.org_metadata(&org).await["sanity_access"].clone();
+    access["region"] = "hand-edited".into();
+    s.set_org_metadata(&org, json!({"sanity_access": access})).await;
+    let writes = s.org_writes(&org).await;
+    (org, id, writes)
+}

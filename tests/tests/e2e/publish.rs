@@ -123,16 +123,7 @@ async fn drafts_and_unmapped_rules_are_skipped_without_writes() {
 async fn unsigned_forged_and_stale_deliveries_are_401_with_zero_writes() {
     let _g = SHARED_PATHS.read().await;
     let s = stack();
-    let org = s.create_org(json!({})).await;
-    let id = format!("rule-{}", uid());
-    ensure_plans().await;
-    s.mutate(json!([{ "create": rule(&id, Some(&org), None, json!({})) }])).await;
-    s.idle().await;
-    // Hand-edit the synced region: an accepted delivery would write it back, a refused one must not.
-    let mut access = s.org_metadata(&org).await["sanity_access"].clone();
-    access["region"] = "hand-edited".into();
-    s.set_org_metadata(&org, json!({"sanity_access": access})).await;
-    let writes = s.org_writes(&org).await;
+    let (org, id, writes) = synced_then_hand_edited(None).await;
     let body = event(&id, "r", "update", json!({"stytchOrganizationId": org})).to_string();
     let now = now_ms();
     let forged = [

@@ -14,16 +14,8 @@ use crate::common::*;
 #[tokio::test(flavor = "multi_thread")]
 async fn more_forged_webhooks_are_refused_without_writes() {
     let _g = SHARED_PATHS.read().await;
-    ensure_plans().await;
     let s = stack();
-    let org = s.create_org(json!({})).await;
-    let id = format!("rule-{}", uid());
-    s.mutate(json!([{ "create": rule(&id, Some(&org), None, json!({})) }])).await;
-    s.idle().await;
-    let mut access = s.org_metadata(&org).await["sanity_access"].clone();
-    access["region"] = "hand-edited".into();
-    s.set_org_metadata(&org, json!({"sanity_access": access})).await;
-    let writes = s.org_writes(&org).await;
+    let (org, id, writes) = synced_then_hand_edited(None).await;
 
     let body = event(&id, "r", "update", json!({"stytchOrganizationId": org})).to_string();
     let good = s.sign(&body);
@@ -175,18 +167,8 @@ fn forge_with_kid(claims: &Value, kid: &str) -> String {
 async fn sanity_failures_are_5xx_and_nothing_is_written() {
     // Faults on the query path hit every function: no other test may run meanwhile.
     let _g = SHARED_PATHS.write().await;
-    ensure_plans().await;
     let s = stack();
-    let org = s.create_org(json!({})).await;
-    let id = format!("rule-{}", uid());
-    s.mutate(json!([{ "create": rule(&id, Some(&org), None, json!({})) }])).await;
-    s.idle().await;
-    s.mutate(json!([{ "patch": { "id": id, "set": {"region": "us"} } }])).await;
-    s.idle().await;
-    let mut access = s.org_metadata(&org).await["sanity_access"].clone();
-    access["region"] = "hand-edited".into();
-    s.set_org_metadata(&org, json!({"sanity_access": access})).await;
-    let writes = s.org_writes(&org).await;
+    let (org, id, writes) = synced_then_hand_edited(Some(json!({"region": "us"}))).await;
     let query = format!("/v2025-02-19/data/query/{}", s.var("SANITY_DATASET"));
     let body = event(&id, "r", "update", Value::Null);
 
