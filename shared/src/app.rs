@@ -129,6 +129,8 @@ impl SyncApp {
         let (status, body, outcome) = match &result {
             Ok(report) => {
                 let mut b = report.to_json();
+                // The log line carries the same fields (its `outcome` is set by request_line).
+                log.extend(b.iter().filter(|(k, _)| *k != "outcome").map(|(k, v)| (k.clone(), v.clone())));
                 b.insert("request_id".into(), rid.clone().into());
                 (report.outcome.status(), Value::Object(b), report.outcome.as_str())
             }
@@ -137,9 +139,6 @@ impl SyncApp {
                 (e.status(), error_body(e, &rid), e.code())
             }
         };
-        if let Ok(r) = &result {
-            log.extend(r.to_json().into_iter().filter(|(k, _)| k != "outcome"));
-        }
         log.insert("request_id".into(), rid.into());
         log.insert("status".into(), status.into());
         log.insert("upstream_calls".into(), calls.into());
