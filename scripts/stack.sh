@@ -25,7 +25,10 @@ SYNC_BUDGET_MS=3000
 ACCESS_CACHE_TTL_S=2
 JWKS_REFETCH_MIN_S=2
 SECRETS_MAX_AGE_S=3
-SECRETS_REREAD_MIN_S=1"
+SECRETS_REREAD_MIN_S=1
+RECONCILE_CONCURRENCY=8
+RECONCILE_PROVIDER_RATE=2000
+RECONCILE_PROVIDER_BURST=200"
   WEBHOOK_RETRY_MS=300
 else
   : "${MOTO_PORT:=4566}" "${SANITY_PORT:=4100}" "${STYTCH_PORT:=4200}" "${LAMBDA_PORT:=9000}" "${LAMBDA_CONSUMER_PORT:=9001}"
@@ -176,6 +179,7 @@ ENV
   publish-sync            http://127.0.0.1:$LAMBDA_PORT/lambda-url/publish-sync/
   delete-cleanup          http://127.0.0.1:$LAMBDA_PORT/lambda-url/delete-cleanup/
   gated-content           http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/{slug}
+  reconcile               cargo lambda invoke reconcile --invoke-port $LAMBDA_PORT --data-ascii '{"dryRun": true}'
   (consumer project)      http://127.0.0.1:$LAMBDA_CONSUMER_PORT/lambda-url/<function>/
 INFO
 }

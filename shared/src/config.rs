@@ -43,6 +43,16 @@ pub struct Config {
     pub cors_in_function: bool,
     /// Content types a gated read may ask for.
     pub content_types: Vec<String>,
+    pub reconcile: ReconcileConfig,
+}
+
+/// The reconciler's pace: rules repaired at once, and provider calls per second (a token bucket
+/// shared by the whole run; Descope allows 500 management calls per 60 s).
+#[derive(Debug, Clone)]
+pub struct ReconcileConfig {
+    pub concurrency: usize,
+    pub provider_rate: u32,
+    pub provider_burst: u32,
 }
 
 fn var(name: &'static str) -> Option<String> {
@@ -132,6 +142,11 @@ impl Config {
             cors_allowed_origins: list("CORS_ALLOWED_ORIGINS", &[]),
             cors_in_function,
             content_types: list("CONTENT_TYPES", &["article", "doc", "report"]),
+            reconcile: ReconcileConfig {
+                concurrency: num("RECONCILE_CONCURRENCY", 4)?.clamp(1, 64) as usize,
+                provider_rate: num("RECONCILE_PROVIDER_RATE", 20)?.max(1) as u32,
+                provider_burst: num("RECONCILE_PROVIDER_BURST", 20)?.max(1) as u32,
+            },
         })
     }
 }

@@ -73,8 +73,15 @@ impl Deadline {
     pub fn after(d: Duration) -> Self {
         Deadline(Instant::now() + d)
     }
+    pub fn at(i: Instant) -> Self {
+        Deadline(i)
+    }
     pub fn remaining(&self) -> Duration {
         self.0.saturating_duration_since(Instant::now())
+    }
+    /// The earlier of two deadlines.
+    pub fn min(self, other: Deadline) -> Self {
+        Deadline(self.0.min(other.0))
     }
 }
 

@@ -12,5 +12,7 @@ pub mod gate;
 pub mod http;
 pub mod idp;
 pub mod log;
+pub mod ratelimit;
+pub mod reconcile;
 pub mod secrets;
 pub mod sync;

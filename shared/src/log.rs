@@ -35,22 +35,27 @@ pub fn rfc3339(ms: i64) -> String {
 }
 
 /// Prints the request line. `fields` should hold request_id, outcome, status and friends.
-pub fn request_line(function: &str, outcome: &str, latency_ms: f64, mut fields: Map<String, Value>) {
+pub fn request_line(function: &str, outcome: &str, latency_ms: f64, fields: Map<String, Value>) {
+    let latency = json!((latency_ms * 100.0).round() / 100.0);
+    metric_line(function, outcome, &[("requests", "Count", 1.into()), ("latency_ms", "Milliseconds", latency)], fields);
+}
+
+/// One EMF line: each `(name, unit, value)` becomes a metric by function and outcome, and
+/// `fields` ride along as searchable properties.
+pub fn metric_line(function: &str, outcome: &str, metrics: &[(&str, &str, Value)], mut fields: Map<String, Value>) {
+    let defs: Vec<Value> = metrics.iter().map(|(n, u, _)| json!({"Name": n, "Unit": u})).collect();
     fields.insert(
         "_aws".into(),
         json!({
             "Timestamp": now_ms(),
-            "CloudWatchMetrics": [{
-                "Namespace": "gatehouse",
-                "Dimensions": [["function", "outcome"]],
-                "Metrics": [{"Name": "requests", "Unit": "Count"}, {"Name": "latency_ms", "Unit": "Milliseconds"}]
-            }]
+            "CloudWatchMetrics": [{ "Namespace": "gatehouse", "Dimensions": [["function", "outcome"]], "Metrics": defs }]
         }),
     );
     fields.insert("function".into(), function.into());
     fields.insert("outcome".into(), outcome.into());
-    fields.insert("requests".into(), 1.into());
-    fields.insert("latency_ms".into(), json!((latency_ms * 100.0).round() / 100.0));
+    for (n, _, v) in metrics {
+        fields.insert((*n).into(), v.clone());
+    }
     println!("{}", Value::Object(fields));
 }
 

@@ -16,12 +16,28 @@ pub const RULE_TYPE: &str = "accessRule";
 const NO_BEFORE: &str = "delivery has no before() ids; set the webhook projection to include \
                          \"before\": before(){stytchOrganizationId, stytchUserId}";
 
-/// The published rule, projected to exactly what the provider needs.
-pub const RULE_QUERY: &str = r#"*[_type == "accessRule" && _id == $id][0]{
+/// A rule projected to exactly what the provider needs: one projection for publish-sync's single
+/// read and the reconciler's pages, so the two can never disagree about a rule.
+macro_rules! rule_projection {
+    () => {
+        r#"{
   _id, _rev, stytchOrganizationId, stytchUserId,
   "plan": plan->slug.current, "planTitle": plan->title, region,
   allowedContentTypes, "gatedRoutes": gatedRoutes[].path, requiresMfa
-}"#;
+}"#
+    };
+}
+
+/// The published rule with id `$id`.
+pub const RULE_QUERY: &str = concat!(r#"*[_type == "accessRule" && _id == $id][0]"#, rule_projection!());
+
+/// Rules per page of the reconciler's desired-state read.
+pub const RULE_PAGE_SIZE: usize = 500;
+
+/// The next page of published rules after `$last` in `_id` order: keyset paging, so documents
+/// created or deleted while paging never shift a page (offset paging would skip or repeat them).
+pub const RULE_PAGE_QUERY: &str =
+    concat!(r#"*[_type == "accessRule" && _id > $last] | order(_id asc) [0...500]"#, rule_projection!());
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -182,15 +198,39 @@ pub trait RuleSource: Send + Sync {
     fn rule(&self, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Option<Rule>, Error>> + Send;
 }
 
+/// Every published rule, page by page (the reconciler's desired state).
+pub trait RuleCatalog: RuleSource {
+    /// Up to [`RULE_PAGE_SIZE`] published rules with ids after `last`, in id order. A document
+    /// that does not match the schema comes back as its id and the reason.
+    fn rules_after(&self, last: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Vec<Result<Rule, (String, RuleError)>>, Error>> + Send;
+}
+
+/// One rule from a query result, or its id and why it does not match the schema.
+pub fn decode_rule(v: Value) -> Result<Rule, (String, RuleError)> {
+    let id = v.get("_id").and_then(Value::as_str).unwrap_or("").to_string();
+    serde_json::from_value(v).map_err(|e| (id, RuleError(format!("document does not match the accessRule schema: {e}"))))
+}
+
+impl RuleCatalog for SanityClient {
+    async fn rules_after(&self, last: &str, deadline: Deadline) -> Result<Vec<Result<Rule, (String, RuleError)>>, Error> {
+        let v: Value = self.query(RULE_PAGE_QUERY, json!({ "last": last }), deadline).await?;
+        match v {
+            Value::Array(items) => Ok(items.into_iter().map(decode_rule).collect()),
+            other => Err(Error::Cms(crate::cms::CmsError::Upstream(crate::http::UpstreamError::Decode {
+                service: "sanity",
+                reason: format!("expected an array of rules, got {}", if other.is_null() { "null" } else { "another type" }),
+            }))),
+        }
+    }
+}
+
 impl RuleSource for SanityClient {
     async fn rule(&self, id: &str, deadline: Deadline) -> Result<Option<Rule>, Error> {
         let v: Value = self.query(RULE_QUERY, json!({ "id": id }), deadline).await?;
         if v.is_null() {
             return Ok(None);
         }
-        serde_json::from_value(v)
-            .map(Some)
-            .map_err(|e| RuleError(format!("document does not match the accessRule schema: {e}")).into())
+        decode_rule(v).map(Some).map_err(|(_, e)| e.into())
     }
 }
 
@@ -231,17 +271,34 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
         if ev.before == Before::Absent {
             return Err(Error::BadRequest(NO_BEFORE.into()));
         }
-        // Concurrent edits: if the rule moved while we wrote, run once more with the newer state,
-        // treating what this delivery wrote as a previous target too (the reconciler is the
-        // backstop beyond that).
-        let mut previous = before_targets(&ev.before);
-        let from_before = previous.len();
+        self.converge(&ev.id, before_targets(&ev.before), Some(ev), deadline).await
+    }
+
+    /// reconcile: make the provider match rule `id`'s published state, clearing `previous`
+    /// (targets found owned by it) that it no longer points at, or all of them when it is gone.
+    pub async fn repair(&self, id: &str, previous: Vec<Target>, deadline: Deadline) -> Result<Report, Error> {
+        self.converge(id, previous, None, deadline).await
+    }
+
+    /// The publish path shared by a delivery and the reconciler: read the published rule, write
+    /// its target, clear `previous` targets it left.
+    async fn converge(&self, id: &str, mut previous: Vec<Target>, ev: Option<&WebhookEvent>, deadline: Deadline) -> Result<Report, Error> {
+        // A delivery's before() targets are cleared by `cleanup` when the rule is gone.
+        let from_before = if ev.is_some() { previous.len() } else { 0 };
         let mut report = None;
+        // Concurrent edits: if the rule moved while we wrote, run once more with the newer state,
+        // treating what this pass wrote as a previous target too (the reconciler is the
+        // backstop beyond that).
         for _ in 0..2 {
-            let Some(rule) = self.read_rule(&ev.id, deadline).await? else {
-                let mut r = self.cleanup(ev, deadline, false).await?;
-                // What an earlier pass of this delivery wrote (before() is cleanup's already).
-                if let Some(c) = self.clear_previous(&previous[from_before..], None, &ev.id, deadline).await? {
+            let Some(rule) = self.read_rule(id, deadline).await? else {
+                let mut r = match ev {
+                    Some(ev) => self.cleanup(ev, deadline, false).await?,
+                    None => Report::new(Outcome::AlreadyClear),
+                };
+                if let Some(c) = self.clear_previous(&previous[from_before..], None, id, deadline).await? {
+                    if ev.is_none() {
+                        r.outcome = Outcome::Cleared;
+                    }
                     r.cleared_previous = Some(c);
                 }
                 return Ok(r);
@@ -255,9 +312,9 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
             if !wrote {
                 break;
             }
-            match self.read_rule(&ev.id, deadline).await? {
+            match self.read_rule(id, deadline).await? {
                 Some(now) if now.rev == rule.rev => break,
-                _ => tracing::info!(document_id = %ev.id, "rule changed during sync; syncing again"),
+                _ => tracing::info!(document_id = %id, "rule changed during sync; syncing again"),
             }
         }
         Ok(report.unwrap_or_else(|| Report::new(Outcome::Unchanged)))

@@ -209,6 +209,23 @@ test("consumer users and sessions", async () => {
   const remote = await client.sessions.authenticate({ session_token: minted.session_token });
   assert.equal(remote.user.user_id, created.user_id);
 
+  // users.search pages with a cursor (the reconciler scans consumer projects this way)
+  for (const e of ["c1@example.com", "c2@example.com", "c3@example.com"]) await client.users.create({ email: e });
+  const seen = [];
+  let cursor;
+  do {
+    const page = await client.users.search({ limit: 2, cursor });
+    assert.ok(page.results.length <= 2);
+    assert.equal(page.results_metadata.total, 4);
+    seen.push(...page.results.map((u) => u.user_id));
+    cursor = page.results_metadata.next_cursor ?? undefined;
+  } while (cursor);
+  assert.equal(new Set(seen).size, 4);
+  assert.ok(seen.includes(created.user_id));
+  const one = await client.users.search({ query: { operator: "AND", operands: [{ filter_name: "user_ids", filter_value: [created.user_id] }] } });
+  assert.deepEqual(one.results.map((u) => u.user_id), [created.user_id]);
+  assert.deepEqual(one.results[0].trusted_metadata, { b: { d: 2 } });
+
   await assert.rejects(client.users.get({ user_id: "user-test-00000000-0000-4000-8000-000000000000" }), (e) => e.error_type === "user_not_found");
   // a consumer client cannot use B2B routes
   const wrongKind = new stytch.B2BClient({ ...CONSUMER, env: `${base}/` });

@@ -399,17 +399,22 @@ fn decode_cursor(c: &str) -> Option<u64> {
     String::from_utf8(raw).ok()?.strip_prefix("org-seq:")?.parse().ok()
 }
 
+/// Both search endpoints: 100 results by default, at most 1000 per page.
+fn search_limit(body: &Obj) -> Result<usize, ApiError> {
+    match body.get("limit") {
+        None | Some(Value::Null) => Ok(100),
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= 1 => Ok(n.min(1000) as usize),
+            _ => Err(ApiError::bad_request("limit must be an integer between 1 and 1000.")),
+        },
+    }
+}
+
 pub async fn org_search(State(st): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let body = parse_body(&body)?;
     let mut g = st.lock();
     let p = project_for(&mut g, &headers, Kind::B2b)?;
-    let limit = match body.get("limit") {
-        None | Some(Value::Null) => 100,
-        Some(v) => match v.as_u64() {
-            Some(n) if n >= 1 => n.min(1000) as usize,
-            _ => return Err(ApiError::bad_request("limit must be an integer between 1 and 1000.")),
-        },
-    };
+    let limit = search_limit(&body)?;
     let after = match body.get("cursor").and_then(Value::as_str) {
         None | Some("") => 0,
         Some(c) => decode_cursor(c).ok_or_else(|| ApiError::bad_request("The cursor is invalid."))?,
@@ -708,6 +713,61 @@ pub async fn user_get(State(st): State<Shared>, headers: HeaderMap, Path(id): Pa
     let p = project_for(&mut g, &headers, Kind::Consumer)?;
     let i = p.find_user(&id).ok_or_else(ApiError::user_not_found)?;
     Ok(ok(p.live, user_flat(&p.users[i])))
+}
+
+/// `POST /v1/users/search`: users ordered by id, cursor = the last id of the previous page, so a
+/// user deleted between pages does not shift the next one. Filters: `user_ids`, `status`.
+pub async fn user_search(State(st): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let body = parse_body(&body)?;
+    let mut g = st.lock();
+    let p = project_for(&mut g, &headers, Kind::Consumer)?;
+    let limit = search_limit(&body)?;
+    let after = match body.get("cursor").and_then(Value::as_str) {
+        None | Some("") => None,
+        Some(c) => Some(
+            B64STD
+                .decode(c)
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .and_then(|s| s.strip_prefix("user-after:").map(String::from))
+                .ok_or_else(|| ApiError::bad_request("The cursor is invalid."))?,
+        ),
+    };
+    let query = body.get("query").cloned().unwrap_or(Value::Null);
+    let operator = query.get("operator").and_then(Value::as_str).unwrap_or("AND").to_ascii_uppercase();
+    let operands = query.get("operands").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut matching: Vec<&Obj> = Vec::new();
+    for u in &p.users {
+        let mut results = Vec::new();
+        for op in &operands {
+            let name = op.get("filter_name").and_then(Value::as_str).unwrap_or("");
+            let value = op.get("filter_value").unwrap_or(&Value::Null);
+            results.push(match name {
+                "user_ids" => value.as_array().is_some_and(|a| a.iter().any(|x| x.as_str() == Some(str_field(u, "user_id")))),
+                "status" => value.as_str() == Some(str_field(u, "status")),
+                other => {
+                    return Err(ApiError::new(
+                        400,
+                        "search_filter_name_not_recognized",
+                        format!("The filter_name {other:?} is not supported by the emulator."),
+                    ));
+                }
+            });
+        }
+        let hit = results.is_empty() || if operator == "OR" { results.iter().any(|x| *x) } else { results.iter().all(|x| *x) };
+        if hit {
+            matching.push(u);
+        }
+    }
+    matching.sort_by(|a, b| str_field(a, "user_id").cmp(str_field(b, "user_id")));
+    let total = matching.len();
+    let start = after.map_or(0, |a| matching.partition_point(|u| str_field(u, "user_id") <= a.as_str()));
+    let page: Vec<&Obj> = matching[start..].iter().take(limit).copied().collect();
+    let next_cursor = match page.last() {
+        Some(last) if start + page.len() < total => Value::String(B64STD.encode(format!("user-after:{}", str_field(last, "user_id")))),
+        _ => Value::Null,
+    };
+    Ok(ok(p.live, json!({ "results": page, "results_metadata": { "total": total, "next_cursor": next_cursor } })))
 }
 
 pub async fn user_update(

@@ -64,6 +64,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/b2b/sessions/jwks/{project_id}", get(jwks))
         // Consumer
         .route("/v1/users", post(user_create))
+        .route("/v1/users/search", post(user_search))
         .route("/v1/users/{user_id}", get(user_get).put(user_update).delete(user_delete))
         .route("/v1/sessions/authenticate", post(session_authenticate))
         .route("/v1/sessions/revoke", post(session_revoke))

@@ -87,6 +87,13 @@ impl Current {
     }
 }
 
+/// One page of a provider scan: the targets on it, each with its metadata.
+#[derive(Debug, Default)]
+pub struct ScanPage {
+    pub targets: Vec<(Target, Current)>,
+    pub next_cursor: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IdpError {
     #[error(transparent)]
@@ -107,6 +114,9 @@ pub struct RuleError(pub String);
 
 pub trait IdentityProvider: Send + Sync {
     fn name(&self) -> &'static str;
+    /// Whether this project holds targets of this kind (a Stytch B2B project has no consumer
+    /// users): rules for the other kind belong to another deployment.
+    fn serves(&self, kind: TargetKind) -> bool;
     /// Checks an id's format and that it belongs to this project before any call is made.
     fn validate_target(&self, target: &Target) -> Result<(), RuleError>;
     /// Checks the metadata after the write would still be within the provider's limits.
@@ -116,6 +126,8 @@ pub trait IdentityProvider: Send + Sync {
     fn write(&self, target: &Target, access: &SyncedAccess, deadline: Deadline) -> impl Future<Output = Result<(), IdpError>> + Send;
     /// Removes the namespace, leaving every other key as it is.
     fn clear(&self, target: &Target, deadline: Deadline) -> impl Future<Output = Result<(), IdpError>> + Send;
+    /// One page of every target the project holds (the reconciler's orphan search); `None` starts.
+    fn scan(&self, cursor: Option<&str>, deadline: Deadline) -> impl Future<Output = Result<ScanPage, IdpError>> + Send;
 }
 
 #[cfg(test)]

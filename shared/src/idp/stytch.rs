@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Current, IdentityProvider, IdpError, NAMESPACE, RuleError, SyncedAccess, Target, TargetKind};
+use super::{Current, IdentityProvider, IdpError, NAMESPACE, RuleError, ScanPage, SyncedAccess, Target, TargetKind};
 use crate::config::Config;
 use crate::http::{self, Deadline, UpstreamError};
 use crate::secrets::{ProjectKind, StytchSecret};
@@ -12,6 +12,8 @@ const SERVICE: &str = "stytch";
 /// Stytch's documented limits for trusted_metadata.
 pub const MAX_KEYS: usize = 20;
 pub const MAX_BYTES: usize = 4096;
+/// Stytch's largest search page.
+const SCAN_PAGE: u32 = 1000;
 
 #[derive(Clone)]
 pub struct Stytch {
@@ -59,11 +61,15 @@ impl Stytch {
     }
 
     async fn call(&self, method: reqwest::Method, target: &Target, body: Option<&Value>, deadline: Deadline) -> Result<Value, IdpError> {
-        let url = self.path(target);
+        self.call_url(method, &self.path(target), Some(target), body, deadline).await
+    }
+
+    /// `target`: what a 404 means (that target is gone); `None` for calls not about one target.
+    async fn call_url(&self, method: reqwest::Method, url: &str, target: Option<&Target>, body: Option<&Value>, deadline: Deadline) -> Result<Value, IdpError> {
         let res = http::retry(deadline, |left| {
             let mut req = self
                 .http
-                .request(method.clone(), &url)
+                .request(method.clone(), url)
                 .basic_auth(&self.secret.project_id, Some(&self.secret.secret));
             if let Some(b) = body {
                 req = req.json(b);
@@ -74,10 +80,10 @@ impl Stytch {
         match res {
             Ok((_, bytes)) => serde_json::from_slice(&bytes)
                 .map_err(|e| IdpError::Upstream(UpstreamError::Decode { service: SERVICE, reason: e.to_string() })),
-            Err(e) => Err(match e.status() {
-                Some(404) => IdpError::TargetNotFound(target.clone()),
-                Some(401) | Some(403) => IdpError::Unauthorized,
-                Some(400) => IdpError::Rejected(error_message(&e)),
+            Err(e) => Err(match (e.status(), target) {
+                (Some(404), Some(t)) => IdpError::TargetNotFound(t.clone()),
+                (Some(401) | Some(403), _) => IdpError::Unauthorized,
+                (Some(400), _) => IdpError::Rejected(error_message(&e)),
                 _ => IdpError::Upstream(e),
             }),
         }
@@ -99,6 +105,10 @@ fn error_message(e: &UpstreamError) -> String {
 impl IdentityProvider for Stytch {
     fn name(&self) -> &'static str {
         "stytch"
+    }
+
+    fn serves(&self, kind: TargetKind) -> bool {
+        matches!((kind, self.secret.kind), (TargetKind::Organization, ProjectKind::B2b) | (TargetKind::User, ProjectKind::Consumer))
     }
 
     fn validate_target(&self, target: &Target) -> Result<(), RuleError> {
@@ -152,6 +162,30 @@ impl IdentityProvider for Stytch {
     async fn clear(&self, target: &Target, deadline: Deadline) -> Result<(), IdpError> {
         let body = json!({ "trusted_metadata": { NAMESPACE: Value::Null } });
         self.call(reqwest::Method::PUT, target, Some(&body), deadline).await.map(drop)
+    }
+
+    /// B2B: `organizations/search`; consumer: `users/search`. Both unfiltered (Stytch cannot
+    /// filter by metadata), 1000 per page, Stytch's cursor.
+    async fn scan(&self, cursor: Option<&str>, deadline: Deadline) -> Result<ScanPage, IdpError> {
+        let (path, list, id_field, kind) = match self.secret.kind {
+            ProjectKind::B2b => ("/v1/b2b/organizations/search", "organizations", "organization_id", TargetKind::Organization),
+            ProjectKind::Consumer => ("/v1/users/search", "results", "user_id", TargetKind::User),
+        };
+        let mut body = json!({ "limit": SCAN_PAGE });
+        if let Some(c) = cursor {
+            body["cursor"] = c.into();
+        }
+        let v = self.call_url(reqwest::Method::POST, &format!("{}{path}", self.base), None, Some(&body), deadline).await?;
+        let decode = |reason: &str| IdpError::Upstream(UpstreamError::Decode { service: SERVICE, reason: reason.into() });
+        let items = v[list].as_array().ok_or_else(|| decode("search answer has no result list"))?;
+        let mut targets = Vec::with_capacity(items.len());
+        for item in items {
+            let id = item[id_field].as_str().ok_or_else(|| decode("search result without an id"))?;
+            let meta = item["trusted_metadata"].as_object().cloned().unwrap_or_default();
+            targets.push((Target { kind, id: id.to_string() }, Current::from_metadata(meta)));
+        }
+        let next_cursor = v["results_metadata"]["next_cursor"].as_str().filter(|c| !c.is_empty()).map(String::from);
+        Ok(ScanPage { targets, next_cursor })
     }
 }
 
