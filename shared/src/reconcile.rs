@@ -275,9 +275,16 @@ impl State {
                     Some(Ok(r)) => r,
                     _ => return Plan::InSync,
                 };
+                let Ok(desired) = rule.access(String::new()) else { return Plan::InSync };
                 // Same content includes the same source, so the same owner.
-                let same = c.access().zip(rule.access(String::new()).ok()).is_some_and(|(a, d)| a.same_content(&d));
-                (!same).then(|| (target.clone(), true))
+                if c.access().is_some_and(|a| a.same_content(&desired)) {
+                    None
+                } else if let Err(e) = idp.check_fits(c, &desired) {
+                    // Would be refused at write time: report it without a call.
+                    return Plan::Invalid(e.0);
+                } else {
+                    Some((target.clone(), true))
+                }
             }
         };
         // The target belongs to a rule that no longer points at it (deleted or re-pointed
@@ -448,8 +455,14 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
         match self.syncer.idp.read(target, deadline).await {
             Ok(c) => match c.owner() {
                 Some(o) if o != id => t.note(id, "conflict", Some(&target.id), Some(format!("{target} is already managed by rule {o}"))),
-                _ if c.access().zip(rule.access(String::new()).ok()).is_some_and(|(a, d)| a.same_content(&d)) => {}
-                _ => t.note(id, "write", Some(&target.id), None),
+                _ => match rule.access(String::new()) {
+                    Ok(d) if c.access().is_some_and(|a| a.same_content(&d)) => {}
+                    Ok(d) => match self.syncer.idp.check_fits(&c, &d) {
+                        Ok(()) => t.note(id, "write", Some(&target.id), None),
+                        Err(e) => t.note(id, "error", Some(&target.id), Some(e.0)),
+                    },
+                    Err(e) => t.note(id, "error", Some(&target.id), Some(e.0)),
+                },
             },
             Err(IdpError::TargetNotFound(_)) => {
                 t.note(id, "error", Some(&target.id), Some(format!("{target} does not exist in {}", self.syncer.idp.name())))

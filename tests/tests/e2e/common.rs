@@ -101,6 +101,11 @@ impl Stack {
         r.body["user_id"].as_str().unwrap().to_string()
     }
 
+    pub async fn delete_org(&self, org: &str) {
+        let r = self.send(self.stytch(reqwest::Method::DELETE, &format!("/v1/b2b/organizations/{org}"), false)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
     /// The organization's trusted_metadata.
     pub async fn org_metadata(&self, org: &str) -> Value {
         let r = self.send(self.stytch(reqwest::Method::GET, &format!("/v1/b2b/organizations/{org}"), false)).await;
@@ -239,6 +244,65 @@ impl Stack {
             req = req.header(*k, *v);
         }
         self.send(req).await
+    }
+}
+
+impl Stack {
+    /// Invokes the reconcile function through the local Lambda Runtime API (what `cargo lambda
+    /// invoke reconcile` does). A failed invocation answers 500 with `{errorType, errorMessage}`.
+    pub async fn reconcile(&self, consumer: bool, input: Value) -> Resp {
+        let base = if consumer { self.var("LAMBDA_CONSUMER_URL") } else { self.var("LAMBDA_URL") };
+        self.send(self.http.post(format!("{base}/2015-03-31/functions/reconcile/invocations")).json(&input)).await
+    }
+
+    /// Writes (PUT) the Stytch emulator has served on any organization or user so far.
+    pub async fn stytch_writes(&self) -> u64 {
+        let r = self.send(self.http.get(format!("{}/__gatehouse/calls", self.var("STYTCH_URL")))).await;
+        r.body["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["method"] == "PUT")
+            .filter(|c| c["path"].as_str().is_some_and(|p| p.starts_with("/v1/b2b/organizations/") || p.starts_with("/v1/users/")))
+            .map(|c| c["count"].as_u64().unwrap())
+            .sum()
+    }
+
+    /// Turns the Sanity emulator's webhooks off (like a function URL that is down) until the
+    /// guard drops, even if the test panics. Hold `SHARED_PATHS.write()` meanwhile.
+    pub async fn webhooks_off(&self) -> WebhooksOff {
+        set_webhooks(&self.http, self.var("SANITY_URL"), false).await;
+        WebhooksOff { sanity: self.var("SANITY_URL").to_string() }
+    }
+}
+
+async fn set_webhooks(http: &reqwest::Client, sanity: &str, enabled: bool) {
+    let r = http.get(format!("{sanity}/__gatehouse/webhooks")).send().await.unwrap();
+    let mut hooks: Value = r.json().await.unwrap();
+    for h in hooks["webhooks"].as_array_mut().unwrap() {
+        h["enabled"] = enabled.into();
+    }
+    let r = http.put(format!("{sanity}/__gatehouse/webhooks")).json(&hooks["webhooks"]).send().await.unwrap();
+    assert!(r.status().is_success());
+}
+
+pub struct WebhooksOff {
+    sanity: String,
+}
+
+impl Drop for WebhooksOff {
+    fn drop(&mut self) {
+        // Drop cannot await: turn them back on from a thread with its own runtime.
+        let sanity = self.sanity.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let http = reqwest::Client::new();
+                set_webhooks(&http, &sanity, true).await;
+            })
+        })
+        .join()
+        .expect("re-enabling the webhooks failed");
     }
 }
 

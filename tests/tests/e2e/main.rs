@@ -6,4 +6,5 @@ mod common;
 mod delete;
 mod gate;
 mod publish;
+mod reconcile;
 mod security;

@@ -131,8 +131,9 @@ async fn unsigned_forged_and_stale_deliveries_are_401_with_zero_writes() {
         Some(String::new()),
         Some("garbage".into()),
         Some(gatehouse::cms::signature::header("another-secret", now, body.as_bytes())),
-        Some(gatehouse::cms::signature::header(s.var("WEBHOOK_SECRET"), now - 301_000, body.as_bytes())),
-        Some(gatehouse::cms::signature::header(s.var("WEBHOOK_SECRET"), now + 301_000, body.as_bytes())),
+        // Outside the ±300 s window with room for this test's own run time (a loaded machine).
+        Some(gatehouse::cms::signature::header(s.var("WEBHOOK_SECRET"), now - 330_000, body.as_bytes())),
+        Some(gatehouse::cms::signature::header(s.var("WEBHOOK_SECRET"), now + 330_000, body.as_bytes())),
         Some(gatehouse::cms::signature::header(s.var("WEBHOOK_SECRET"), now / 1000, body.as_bytes())),
     ];
     for (i, sig) in forged.iter().enumerate() {
