@@ -44,6 +44,9 @@ SANITY_PROJECT="demo"
 SANITY_DATASET="production"
 SANITY_TOKEN="sk-local-read"
 WEBHOOK_SECRET="whsec_local_demo"
+# Local only: the InsForge project's JWT secret (production: Secrets Manager, never in a file).
+INSFORGE_JWT_SECRET="insforge-local-jwt-secret-not-for-production-0001"
+INSFORGE_BASE_URL="http://127.0.0.1:7130"
 VENV="$ROOT/.venv"
 
 log() { printf '\033[1mstack(%s):\033[0m %s\n' "$PROFILE" "$*"; }
@@ -119,7 +122,8 @@ PY
   AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
     B2B_PROJECT="$B2B_PROJECT" CONSUMER_PROJECT="$CONSUMER_PROJECT" STYTCH_SECRET="$STYTCH_SECRET" \
     SANITY_PROJECT="$SANITY_PROJECT" SANITY_DATASET="$SANITY_DATASET" SANITY_TOKEN="$SANITY_TOKEN" \
-    WEBHOOK_SECRET="$WEBHOOK_SECRET" "$VENV/bin/python" "$ROOT/scripts/seed_secrets.py" >"$STATE/arns.env"
+    WEBHOOK_SECRET="$WEBHOOK_SECRET" INSFORGE_JWT_SECRET="$INSFORGE_JWT_SECRET" INSFORGE_BASE_URL="$INSFORGE_BASE_URL" \
+    "$VENV/bin/python" "$ROOT/scripts/seed_secrets.py" >"$STATE/arns.env"
   # shellcheck disable=SC1091
   source "$STATE/arns.env"
 
@@ -128,6 +132,7 @@ AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
 AWS_REGION=us-east-1
 SANITY_SECRET_ARN=$SANITY_SECRET_ARN
+INSFORGE_SECRET_ARN=$INSFORGE_SECRET_ARN
 SANITY_API_HOST=http://127.0.0.1:$SANITY_PORT
 STYTCH_BASE_URL=http://127.0.0.1:$STYTCH_PORT
 CORS_ALLOWED_ORIGINS=http://localhost:3000
@@ -168,6 +173,7 @@ SANITY_PROJECT=$SANITY_PROJECT
 SANITY_DATASET=$SANITY_DATASET
 SANITY_WRITE_TOKEN=sk-local-write
 WEBHOOK_SECRET=$WEBHOOK_SECRET
+INSFORGE_JWT_SECRET=$INSFORGE_JWT_SECRET
 $(cat "$STATE/arns.env")
 ENV
   trap - EXIT
@@ -179,6 +185,7 @@ ENV
   publish-sync            http://127.0.0.1:$LAMBDA_PORT/lambda-url/publish-sync/
   delete-cleanup          http://127.0.0.1:$LAMBDA_PORT/lambda-url/delete-cleanup/
   gated-content           http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/{slug}
+  token-exchange          http://127.0.0.1:$LAMBDA_PORT/lambda-url/token-exchange/token  (POST, Bearer session JWT)
   reconcile               cargo lambda invoke reconcile --invoke-port $LAMBDA_PORT --data-ascii '{"dryRun": true}'
   (consumer project)      http://127.0.0.1:$LAMBDA_CONSUMER_PORT/lambda-url/<function>/
 INFO

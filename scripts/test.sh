@@ -28,9 +28,13 @@ section "Studio schema validators"
 section "SAM template (cfn-lint, transformed-template checks)"
 scripts/check-template.sh
 
-section "end to end (functions via cargo lambda watch, emulators, moto)"
-trap 'scripts/stack.sh down test >/dev/null' EXIT
+section "@insforge/sdk sends the token as Authorization: Bearer"
+(cd insforge/sdk-test && npm test)
+
+section "end to end (functions via cargo lambda watch, emulators, moto, PostgreSQL 15)"
+trap 'scripts/stack.sh down test >/dev/null; scripts/pg.sh down >/dev/null' EXIT
 scripts/stack.sh up test
-cargo test -p gatehouse-tests -- --test-threads "${E2E_THREADS:-8}"
+scripts/pg.sh up
+PG_URL="$(scripts/pg.sh env | sed -n 's/^PG_URL=//p')" cargo test -p gatehouse-tests -- --test-threads "${E2E_THREADS:-8}"
 
 section "all tests passed"

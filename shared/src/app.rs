@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 use crate::cms::{SanityClient, SignatureError, WebhookEvent, signature};
 use crate::config::{Config, ConfigError};
 use crate::error::Error;
-use crate::gate::session::{Jwks, Verifier, stytch_jwks_url};
+use crate::exchange;
+use crate::gate::session::{self, Jwks, Verifier, stytch_jwks_url};
 use crate::gate::{Gate, GateRequest, cors_headers};
 use crate::http::{self, Deadline};
 use crate::idp::IdpError;
@@ -18,7 +19,7 @@ use crate::idp::stytch::{self, Stytch};
 use crate::log::{metric_line, now_ms, request_line};
 use crate::ratelimit::{Throttled, TokenBucket};
 use crate::reconcile::{Input, Reconciler, RunReport, Settings};
-use crate::secrets::{SecretStore, Secrets, SecretsError};
+use crate::secrets::{Needs, SecretStore, Secrets, SecretsError};
 use crate::sync::{Report, Syncer};
 
 /// Bodies larger than this are refused before anything else (Sanity documents are far smaller).
@@ -42,6 +43,9 @@ pub fn exit_on_error<T>(r: Result<T, InitError>) -> T {
     })
 }
 
+/// The secrets of the functions that read the Content Lake.
+const CMS: Needs = Needs { sanity: true, insforge: false };
+
 /// What every function shares: config, secrets, one HTTP client.
 pub struct Core {
     pub cfg: Config,
@@ -51,12 +55,18 @@ pub struct Core {
 }
 
 impl Core {
-    pub async fn init(function: &'static str) -> Result<Self, InitError> {
+    pub async fn init(function: &'static str, needs: Needs) -> Result<Self, InitError> {
         crate::log::init_tracing();
         let started = Instant::now();
         let cfg = Config::from_env()?;
+        if needs.sanity && cfg.sanity_secret_arn.is_none() {
+            return Err(ConfigError::Missing("SANITY_SECRET_ARN").into());
+        }
+        if needs.insforge && cfg.insforge_secret_arn.is_none() {
+            return Err(ConfigError::Missing("INSFORGE_SECRET_ARN").into());
+        }
         let budget = cfg.timeouts.init_budget;
-        let secrets = tokio::time::timeout(budget, SecretStore::load(&cfg))
+        let secrets = tokio::time::timeout(budget, SecretStore::load(&cfg, needs))
             .await
             .map_err(|_| InitError::Timeout(budget.as_millis()))??;
         let http = http::client(&cfg.timeouts);
@@ -70,6 +80,20 @@ impl Core {
 
     fn stytch(&self, s: &Secrets) -> Stytch {
         Stytch::new(self.http.clone(), &self.cfg, s.stytch.clone())
+    }
+
+    /// Verifies the project's session JWTs against its JWKS (keys not loaded yet).
+    fn session_verifier(&self) -> Verifier {
+        let s = self.secrets.current();
+        let base = stytch::base_url(&self.cfg, &s.stytch);
+        let jwks = Jwks::new(
+            self.http.clone(),
+            stytch_jwks_url(&base, &s.stytch.project_id, s.stytch.kind),
+            self.cfg.jwks_refetch_min,
+            self.cfg.jwks_max_age,
+            self.cfg.timeouts.request,
+        );
+        Verifier::new(jwks, s.stytch.project_id.clone(), s.stytch.kind, &self.cfg.stytch_issuers)
     }
 
     /// Opens the connections the first request will use while init still has a full CPU.
@@ -118,7 +142,7 @@ pub struct SyncApp {
 
 impl SyncApp {
     pub async fn init(function: &'static str, kind: SyncKind) -> Result<Self, InitError> {
-        let core = Core::init(function).await?;
+        let core = Core::init(function, CMS).await?;
         core.warm().await;
         Ok(SyncApp { core, kind })
     }
@@ -216,17 +240,8 @@ pub struct GateApp {
 
 impl GateApp {
     pub async fn init(function: &'static str) -> Result<Self, InitError> {
-        let core = Core::init(function).await?;
-        let s = core.secrets.current();
-        let base = stytch::base_url(&core.cfg, &s.stytch);
-        let jwks = Jwks::new(
-            core.http.clone(),
-            stytch_jwks_url(&base, &s.stytch.project_id, s.stytch.kind),
-            core.cfg.jwks_refetch_min,
-            core.cfg.jwks_max_age,
-            core.cfg.timeouts.request,
-        );
-        let verifier = Verifier::new(jwks, s.stytch.project_id.clone(), s.stytch.kind, &core.cfg.stytch_issuers);
+        let core = Core::init(function, CMS).await?;
+        let verifier = core.session_verifier();
         // Load the keys and warm the connections now; a failure here is logged, and the first
         // request tries again.
         let (keys, ()) = tokio::join!(verifier.jwks.refresh(), core.warm());
@@ -255,14 +270,31 @@ impl GateApp {
             }
         }
 
-        let cors_here = self.core.cfg.cors_in_function;
-        let allowed = &self.core.cfg.cors_allowed_origins;
+        let reply = BrowserReply { function: self.core.function, methods: "GET", served: "served" };
+        reply.send(&self.core.cfg, &greq, &rid, started, result, calls)
+    }
+}
+
+/// How a browser-facing function (gated-content, token-exchange) answers: never cached, CORS
+/// from the allow-list when the function answers CORS itself, 401s with `WWW-Authenticate`,
+/// one request line.
+struct BrowserReply {
+    function: &'static str,
+    /// Methods a preflight may allow.
+    methods: &'static str,
+    /// The outcome logged for a 200.
+    served: &'static str,
+}
+
+impl BrowserReply {
+    fn send(&self, cfg: &Config, greq: &GateRequest, rid: &str, started: Instant, result: Result<Value, Error>, calls: u32) -> Response<Body> {
+        let cors_here = cfg.cors_in_function;
         let preflight = greq.method == "OPTIONS";
         let mut headers: Vec<(&str, String)> = vec![
             ("cache-control", "private, no-store".into()),
             ("vary", if cors_here { "Authorization, Cookie, Origin" } else { "Authorization, Cookie" }.into()),
         ];
-        let cors = if cors_here { cors_headers(greq.origin.as_deref(), allowed, preflight) } else { None };
+        let cors = if cors_here { cors_headers(greq.origin.as_deref(), &cfg.cors_allowed_origins, preflight, self.methods) } else { None };
         if let Some(h) = &cors {
             headers.extend(h.iter().map(|(k, v)| (*k, v.clone())));
         }
@@ -271,23 +303,23 @@ impl GateApp {
             // A preflight from an origin not on the list gets no CORS headers and a 403.
             Ok(_) if preflight && cors.is_none() => {
                 let e = Error::OriginNotAllowed;
-                (e.status(), error_body(&e, &rid), e.code())
+                (e.status(), error_body(&e, rid), e.code())
             }
             Ok(_) if preflight => (204, Value::Null, "preflight"),
-            Ok(v) => (200, v, "served"),
+            Ok(v) => (200, v, self.served),
             Err(e) => {
                 if e.status() == 401 {
                     headers.push(("www-authenticate", r#"Bearer error="invalid_token""#.into()));
                 }
                 log.insert("error".into(), e.to_string().into());
-                (e.status(), error_body(&e, &rid), e.code())
+                (e.status(), error_body(&e, rid), e.code())
             }
         };
         log.insert("request_id".into(), rid.into());
         log.insert("status".into(), status.into());
         log.insert("path".into(), greq.path.chars().take(200).collect::<String>().into());
         log.insert("upstream_calls".into(), calls.into());
-        request_line(self.core.function, outcome, started.elapsed().as_secs_f64() * 1e3, log);
+        request_line(self.function, outcome, started.elapsed().as_secs_f64() * 1e3, log);
         if status == 204 {
             let mut b = Response::builder().status(204);
             for (k, v) in &headers {
@@ -318,6 +350,61 @@ fn gate_request(req: &Request) -> GateRequest {
 }
 
 // ---------------------------------------------------------------------------------------------
+// token-exchange
+
+/// Where token-exchange answers (the function URL's path).
+pub const TOKEN_PATH: &str = "/token";
+const INSFORGE: Needs = Needs { sanity: false, insforge: true };
+
+pub struct TokenApp {
+    core: Core,
+    verifier: Verifier,
+}
+
+impl TokenApp {
+    pub async fn init(function: &'static str) -> Result<Self, InitError> {
+        let core = Core::init(function, INSFORGE).await?;
+        let verifier = core.session_verifier();
+        // The JWKS fetch doubles as the connection warm-up (token-exchange calls nothing else).
+        if let Err(e) = verifier.jwks.refresh().await {
+            tracing::warn!(error = %e, "JWKS not loaded at init");
+        }
+        Ok(TokenApp { core, verifier })
+    }
+
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let started = Instant::now();
+        let rid = request_id(&req);
+        let greq = gate_request(&req);
+        let (result, calls) = http::counting(self.exchange(&req, &greq)).await;
+        let reply = BrowserReply { function: self.core.function, methods: "POST", served: "minted" };
+        reply.send(&self.core.cfg, &greq, &rid, started, result, calls)
+    }
+
+    async fn exchange(&self, req: &Request, greq: &GateRequest) -> Result<Value, Error> {
+        if greq.path != TOKEN_PATH {
+            return Err(Error::NotFound);
+        }
+        match greq.method.as_str() {
+            "OPTIONS" => return Ok(Value::Null),
+            "POST" => {}
+            _ => return Err(Error::MethodNotAllowed),
+        }
+        // The request body carries nothing; a large one is refused before any work.
+        if req.body().len() > 16 * 1024 {
+            return Err(Error::PayloadTooLarge { limit: 16 * 1024 });
+        }
+        let token = session::credentials(greq.authorization.as_deref(), greq.cookie.as_deref(), crate::gate::SESSION_COOKIE)?
+            .ok_or(session::SessionError::Missing)?;
+        let session = self.verifier.verify(token).await?;
+        let secrets = self.core.secrets.fresh().await;
+        let insforge = secrets.insforge.as_ref().ok_or(Error::Authz("InsForge secret not loaded".into()))?;
+        let minted = exchange::mint(&session, insforge, now_ms() / 1000)?;
+        Ok(json!({ "access_token": minted.token, "token_type": "Bearer", "expires_at": minted.expires_at }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // reconcile
 
 /// Time kept back from the Lambda deadline to return the report and log it.
@@ -339,7 +426,7 @@ pub struct ReconcileApp {
 
 impl ReconcileApp {
     pub async fn init(function: &'static str) -> Result<Self, InitError> {
-        let core = Core::init(function).await?;
+        let core = Core::init(function, CMS).await?;
         let r = &core.cfg.reconcile;
         let bucket = TokenBucket::new(f64::from(r.provider_rate), r.provider_burst);
         Ok(ReconcileApp { core, bucket })

@@ -23,7 +23,10 @@ pub struct Timeouts {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub stytch_secret_arn: String,
-    pub sanity_secret_arn: String,
+    /// Required by the functions that read the Content Lake (all but token-exchange).
+    pub sanity_secret_arn: Option<String>,
+    /// token-exchange only: `{"jwt_secret", "base_url"}` of the InsForge project.
+    pub insforge_secret_arn: Option<String>,
     /// Local override of `https://{project}.api.sanity.io` (emulator); unset in production.
     pub sanity_api_host: Option<String>,
     pub sanity_api_version: String,
@@ -59,7 +62,7 @@ fn var(name: &'static str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn required(name: &'static str) -> Result<String, ConfigError> {
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
     var(name).ok_or(ConfigError::Missing(name))
 }
 
@@ -123,7 +126,8 @@ impl Config {
         }
         Ok(Config {
             stytch_secret_arn: required("STYTCH_SECRET_ARN")?,
-            sanity_secret_arn: required("SANITY_SECRET_ARN")?,
+            sanity_secret_arn: var("SANITY_SECRET_ARN"),
+            insforge_secret_arn: var("INSFORGE_SECRET_ARN"),
             sanity_api_host: url("SANITY_API_HOST")?,
             sanity_api_version: api_version,
             stytch_base_url: url("STYTCH_BASE_URL")?,

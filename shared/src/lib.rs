@@ -8,6 +8,7 @@ pub mod app;
 pub mod cms;
 pub mod config;
 pub mod error;
+pub mod exchange;
 pub mod gate;
 pub mod http;
 pub mod idp;

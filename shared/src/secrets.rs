@@ -66,10 +66,27 @@ impl SanitySecret {
     }
 }
 
+/// The InsForge project token-exchange signs for. `jwt_secret` is InsForge's root signing secret
+/// (it also signs InsForge's admin tokens): it never leaves this struct except into HMAC.
+#[derive(Clone)]
+pub struct InsForgeSecret {
+    pub jwt_secret: String,
+    pub base_url: String,
+}
+
+/// Which secrets a function reads (Stytch always).
+#[derive(Clone, Copy, Debug)]
+pub struct Needs {
+    pub sanity: bool,
+    pub insforge: bool,
+}
+
 #[derive(Clone)]
 pub struct Secrets {
     pub stytch: StytchSecret,
+    /// Empty (never read) in a function that does not need the Content Lake.
     pub sanity: SanitySecret,
+    pub insforge: Option<InsForgeSecret>,
 }
 
 // Never print secret values, even in debug output.
@@ -96,7 +113,8 @@ struct Loaded {
 pub struct SecretStore {
     client: Client,
     stytch_arn: String,
-    sanity_arn: String,
+    sanity_arn: Option<String>,
+    insforge_arn: Option<String>,
     max_age: Duration,
     reread_min: Duration,
     reread_timeout: Duration,
@@ -104,8 +122,8 @@ pub struct SecretStore {
 }
 
 impl SecretStore {
-    /// Builds the SDK client and fetches every secret concurrently.
-    pub async fn load(cfg: &Config) -> Result<Self, SecretsError> {
+    /// Builds the SDK client and fetches every secret the function needs, concurrently.
+    pub async fn load(cfg: &Config, needs: Needs) -> Result<Self, SecretsError> {
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(cfg.timeouts.connect)
             .operation_attempt_timeout(cfg.timeouts.request)
@@ -115,7 +133,8 @@ impl SecretStore {
         let store = SecretStore {
             client: Client::new(&sdk),
             stytch_arn: cfg.stytch_secret_arn.clone(),
-            sanity_arn: cfg.sanity_secret_arn.clone(),
+            sanity_arn: cfg.sanity_secret_arn.clone().filter(|_| needs.sanity),
+            insforge_arn: cfg.insforge_secret_arn.clone().filter(|_| needs.insforge),
             max_age: cfg.secrets_max_age,
             reread_min: cfg.secrets_reread_min,
             reread_timeout: cfg.timeouts.request,
@@ -137,11 +156,29 @@ impl SecretStore {
     }
 
     async fn fetch(&self) -> Result<Secrets, SecretsError> {
-        let (stytch, sanity) = tokio::try_join!(
-            fetch_object(&self.client, &self.stytch_arn),
-            fetch_object(&self.client, &self.sanity_arn)
-        )?;
-        Ok(Secrets { stytch: parse_stytch(&self.stytch_arn, &stytch)?, sanity: parse_sanity(&self.sanity_arn, &sanity)? })
+        let optional = |arn: &Option<String>| {
+            let arn = arn.clone();
+            let client = &self.client;
+            async move {
+                match arn {
+                    Some(a) => fetch_object(client, &a).await.map(|o| Some((a, o))),
+                    None => Ok(None),
+                }
+            }
+        };
+        let (stytch, sanity, insforge) =
+            tokio::try_join!(fetch_object(&self.client, &self.stytch_arn), optional(&self.sanity_arn), optional(&self.insforge_arn))?;
+        Ok(Secrets {
+            stytch: parse_stytch(&self.stytch_arn, &stytch)?,
+            sanity: match sanity {
+                Some((arn, o)) => parse_sanity(&arn, &o)?,
+                None => placeholder().sanity,
+            },
+            insforge: match insforge {
+                Some((arn, o)) => Some(parse_insforge(&arn, &o)?),
+                None => None,
+            },
+        })
     }
 
     /// The secrets as last read, without I/O.
@@ -182,7 +219,7 @@ impl SecretStore {
     async fn reread(&self) -> Option<Arc<Secrets>> {
         // On the request path: bounded well inside the request's own budget.
         let fetched = tokio::time::timeout(self.reread_timeout, self.fetch()).await;
-        match fetched.unwrap_or_else(|_| Err(SecretsError::Unreachable { arn: self.sanity_arn.clone(), reason: "re-read timed out".into() })) {
+        match fetched.unwrap_or_else(|_| Err(SecretsError::Unreachable { arn: self.stytch_arn.clone(), reason: "re-read timed out".into() })) {
             Ok(s) => {
                 let s = Arc::new(s);
                 let mut st = self.lock();
@@ -208,6 +245,7 @@ fn placeholder() -> Secrets {
             webhook_secret: String::new(),
             webhook_secret_previous: None,
         },
+        insforge: None,
     }
 }
 
@@ -264,6 +302,19 @@ fn parse_stytch(arn: &str, obj: &Map<String, Value>) -> Result<StytchSecret, Sec
         }
     };
     Ok(StytchSecret { project_id, secret: field(arn, obj, "secret")?, kind })
+}
+
+fn parse_insforge(arn: &str, obj: &Map<String, Value>) -> Result<InsForgeSecret, SecretsError> {
+    let jwt_secret = field(arn, obj, "jwt_secret")?;
+    // HS256 with a short key is brute-forceable offline from any token it signed.
+    if jwt_secret.len() < 32 {
+        return Err(SecretsError::InvalidField { arn: arn.into(), field: "jwt_secret", reason: "shorter than 32 bytes" });
+    }
+    let base_url = field(arn, obj, "base_url")?;
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(SecretsError::InvalidField { arn: arn.into(), field: "base_url", reason: "expected an http(s) URL" });
+    }
+    Ok(InsForgeSecret { jwt_secret, base_url: base_url.trim_end_matches('/').to_string() })
 }
 
 fn parse_sanity(arn: &str, obj: &Map<String, Value>) -> Result<SanitySecret, SecretsError> {
@@ -328,6 +379,16 @@ mod tests {
         .err()
         .unwrap();
         assert!(e.to_string().contains("project_id"));
+    }
+
+    #[test]
+    fn insforge_secret_needs_a_long_key_and_a_url() {
+        let ok = parse_insforge("arn:i", &obj(serde_json::json!({"jwt_secret": "k".repeat(32), "base_url": "https://x.insforge.app/"}))).unwrap();
+        assert_eq!(ok.base_url, "https://x.insforge.app");
+        let short = parse_insforge("arn:i", &obj(serde_json::json!({"jwt_secret": "short-SECRET", "base_url": "https://x"}))).err().unwrap();
+        assert!(short.to_string().contains("shorter than 32 bytes") && !short.to_string().contains("SECRET"));
+        let url = parse_insforge("arn:i", &obj(serde_json::json!({"jwt_secret": "k".repeat(40), "base_url": "x.insforge.app"}))).err().unwrap();
+        assert!(url.to_string().contains("base_url"));
     }
 
     #[test]

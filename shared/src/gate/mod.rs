@@ -182,14 +182,15 @@ impl<P: IdentityProvider> Gate<P> {
 
 /// CORS headers for an allowed origin (exact match against the allow-list; never `*`, since
 /// credentials are allowed).
-pub fn cors_headers(origin: Option<&str>, allowed: &[String], preflight: bool) -> Option<Vec<(&'static str, String)>> {
+/// CORS for an allowed origin; on a preflight also the `methods` the endpoint serves.
+pub fn cors_headers(origin: Option<&str>, allowed: &[String], preflight: bool, methods: &str) -> Option<Vec<(&'static str, String)>> {
     let o = origin?;
     if !allowed.iter().any(|a| a == o) {
         return None;
     }
     let mut h = vec![("access-control-allow-origin", o.to_string()), ("access-control-allow-credentials", "true".into())];
     if preflight {
-        h.push(("access-control-allow-methods", "GET".into()));
+        h.push(("access-control-allow-methods", methods.into()));
         h.push(("access-control-allow-headers", "authorization, content-type".into()));
         h.push(("access-control-max-age", "600".into()));
     }
@@ -246,9 +247,9 @@ mod tests {
     #[test]
     fn cors_only_for_listed_origins() {
         let allowed = vec!["https://app.example".to_string()];
-        assert!(cors_headers(Some("https://evil.example"), &allowed, false).is_none());
-        assert!(cors_headers(None, &allowed, false).is_none());
-        let h = cors_headers(Some("https://app.example"), &allowed, true).unwrap();
+        assert!(cors_headers(Some("https://evil.example"), &allowed, false, "GET").is_none());
+        assert!(cors_headers(None, &allowed, false, "GET").is_none());
+        let h = cors_headers(Some("https://app.example"), &allowed, true, "GET").unwrap();
         assert!(h.contains(&("access-control-allow-origin", "https://app.example".into())));
         assert!(!h.iter().any(|(_, v)| v == "*"));
     }

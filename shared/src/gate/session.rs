@@ -18,6 +18,8 @@ pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
+    #[error("no session token")]
+    Missing,
     #[error("malformed token")]
     Malformed,
     #[error("token algorithm must be RS256")]
@@ -86,6 +88,13 @@ struct Factor {
     kind: String,
     #[serde(default)]
     delivery_method: String,
+    /// Stytch puts the address inside `email_factor` (magic link, OTP, password, SSO by email).
+    #[serde(default)]
+    email_factor: Option<EmailFactor>,
+}
+
+#[derive(Deserialize)]
+struct EmailFactor {
     #[serde(default)]
     email_address: Option<String>,
 }
@@ -295,7 +304,7 @@ impl Verifier {
             .collect();
         factors.sort();
         factors.dedup();
-        let email = session.authentication_factors.iter().find_map(|f| f.email_address.clone());
+        let email = session.authentication_factors.iter().find_map(|f| f.email_factor.as_ref()?.email_address.clone()).filter(|e| !e.is_empty());
         let (organization_id, organization_slug) = match (self.kind, c.organization) {
             (ProjectKind::B2b, Some(o)) if crate::idp::stytch::parse_id(&o.organization_id, "organization").is_some() => {
                 (Some(o.organization_id), o.slug)

@@ -242,7 +242,7 @@ async fn bad_tokens_are_401_with_www_authenticate() {
 }
 
 /// RS256 with a key that is not in the JWKS (claims copied from a real token).
-fn foreign_token(real: &str, kid: &str) -> String {
+pub fn foreign_token(real: &str, kid: &str) -> String {
     use base64::Engine;
     let claims: Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(real.split('.').nth(1).unwrap()).unwrap(),

@@ -8,3 +8,4 @@ mod gate;
 mod publish;
 mod reconcile;
 mod security;
+mod token;
