@@ -13,8 +13,6 @@ scripts/bootstrap.sh
 section "build (debug, all targets)"
 cargo build --workspace --all-targets
 
-section "unit tests (library, functions, Stytch emulator)"
-cargo test --workspace --exclude gatehouse-tests
 
 section "Sanity emulator + @sanity/client compatibility"
 (cd emulators/sanity && npm test)
@@ -31,10 +29,13 @@ scripts/check-template.sh
 section "@insforge/sdk sends the token as Authorization: Bearer"
 (cd insforge/sdk-test && npm test)
 
-section "end to end (functions via cargo lambda watch, emulators, moto, PostgreSQL 15)"
+section "unit tests + end to end (functions via cargo lambda watch, emulators, moto, PostgreSQL 15)"
 trap 'scripts/stack.sh down test >/dev/null; scripts/pg.sh down >/dev/null' EXIT
 scripts/stack.sh up test
 scripts/pg.sh up
-PG_URL="$(scripts/pg.sh env | sed -n 's/^PG_URL=//p')" cargo test -p gatehouse-tests -- --test-threads "${E2E_THREADS:-8}"
+# One `cargo test --workspace`: unit tests (library, functions, Stytch emulator) and the e2e
+# suite. The same package set as the build above, so nothing is compiled twice (excluding a
+# package changes feature unification and rebuilds half the dependency tree).
+PG_URL="$(scripts/pg.sh env | sed -n 's/^PG_URL=//p')" cargo test --workspace -- --test-threads "${E2E_THREADS:-8}"
 
 section "all tests passed"

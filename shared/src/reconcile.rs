@@ -418,35 +418,47 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
         }
         t.checked = 1;
         let deadline = Deadline::after(self.settings.item_budget);
-        match st.plan(self.syncer.idp, id) {
+        let plan = st.plan(self.syncer.idp, id);
+        if let Plan::Repair { first: Some(f), .. } = &plan {
+            if Self::claim(claimed, f) {
+                t.checked += 1;
+                if dry {
+                    self.predict(st, f, st.plan(self.syncer.idp, f), deadline, &mut t).await;
+                } else {
+                    t.repaired(f, self.syncer.repair(f, st.stale(f, None), deadline).await);
+                }
+            }
+        }
+        if dry {
+            self.predict(st, id, plan, deadline, &mut t).await;
+        } else {
+            match plan {
+                Plan::InSync => {}
+                Plan::Conflict { target, reason } => t.note(id, "conflict", Some(&target.id), Some(reason)),
+                Plan::Invalid(reason) => t.note(id, "error", None, Some(reason)),
+                Plan::Repair { stale, .. } => t.repaired(id, self.syncer.repair(id, stale, deadline).await),
+            }
+        }
+        t
+    }
+
+    /// Dry run: what a real run would report for this plan (its `first` is handled by the caller).
+    async fn predict(&self, st: &State, id: &str, plan: Plan, deadline: Deadline, t: &mut Tally) {
+        match plan {
             Plan::InSync => {}
             Plan::Conflict { target, reason } => t.note(id, "conflict", Some(&target.id), Some(reason)),
             Plan::Invalid(reason) => t.note(id, "error", None, Some(reason)),
-            Plan::Repair { stale, write, first } if dry => {
-                if let Some(f) = first.filter(|f| Self::claim(claimed, f)) {
-                    let stale_f = st.stale(&f, None);
-                    t.note(&f, "clear", stale_f.first().map(|t| t.id.as_str()), None);
-                }
-                if let Some((target, known)) = write {
-                    if known {
-                        t.note(id, "write", Some(&target.id), None);
-                    } else {
-                        self.dry_read(st, id, &target, deadline, &mut t).await;
-                    }
+            Plan::Repair { stale, write, .. } => {
+                match write {
+                    Some((target, true)) => t.note(id, "write", Some(&target.id), None),
+                    Some((target, false)) => self.dry_read(st, id, &target, deadline, t).await,
+                    None => {}
                 }
                 if !stale.is_empty() {
                     t.note(id, "clear", stale.first().map(|t| t.id.as_str()), None);
                 }
             }
-            Plan::Repair { stale, first, .. } => {
-                if let Some(f) = first.filter(|f| Self::claim(claimed, f)) {
-                    let stale_f = st.stale(&f, None);
-                    t.repaired(&f, self.syncer.repair(&f, stale_f, deadline).await);
-                }
-                t.repaired(id, self.syncer.repair(id, stale, deadline).await);
-            }
         }
-        t
     }
 
     /// Dry run, target not in the scan: read it to tell whether a real run would write.

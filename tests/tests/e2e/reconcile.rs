@@ -59,12 +59,14 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
     let s = stack();
     let billing = json!({"tier": "gold", "seats": 12});
     let mut orgs = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..8 {
         orgs.push(s.create_org(json!({"billing": billing})).await);
     }
-    let [a, b, c, d1, d2, e] = <[String; 6]>::try_from(orgs.clone()).unwrap();
+    let [a, b, c, d1, d2, e, f1, f2] = <[String; 8]>::try_from(orgs.clone()).unwrap();
     let id = |n: &str| format!("rule-rec-{n}-{}", uid());
     let (ra, rb, rc, rd, re) = (id("a"), id("b"), id("c"), id("d"), id("e"));
+    // rf moves from f1 to f2 while rg (sorted before it) takes f1: rg's repair must free f1 first.
+    let (rf, rg) = (id("f"), id("0g"));
     let user = s.create_user().await;
     let ru = id("u");
 
@@ -75,6 +77,7 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
         {"create": rule(&rc, Some(&c), None, json!({}))},
         {"create": rule(&rd, Some(&d1), None, json!({}))},
         {"create": rule(&ru, None, Some(&user), json!({}))},
+        {"create": rule(&rf, Some(&f1), None, json!({}))},
     ]))
     .await;
     s.idle().await;
@@ -99,6 +102,8 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
             {"patch": {"id": rd, "set": {"stytchOrganizationId": d2}}},
             {"create": rule(&re, Some(&e), None, json!({}))},
             {"delete": {"id": ru}},
+            {"patch": {"id": rf, "set": {"stytchOrganizationId": f2}}},
+            {"create": rule(&rg, Some(&f1), None, json!({}))},
         ]))
         .await;
         s.idle().await;
@@ -110,7 +115,16 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
     let dry = run_ok(false, json!({"dryRun": true})).await;
     assert_eq!(s.stytch_writes().await, w0, "dry run wrote: {dry}");
     assert_eq!(dry["dryRun"], true);
-    for (action, doc, target) in [("write", &rb, &b), ("clear", &rc, &c), ("write", &rd, &d2), ("clear", &rd, &d1), ("write", &re, &e)] {
+    for (action, doc, target) in [
+        ("write", &rb, &b),
+        ("clear", &rc, &c),
+        ("write", &rd, &d2),
+        ("clear", &rd, &d1),
+        ("write", &re, &e),
+        ("write", &rf, &f2),
+        ("clear", &rf, &f1),
+        ("write", &rg, &f1),
+    ] {
         assert!(has(&dry, action, doc, target), "dry run misses {action} {doc} {target}: {dry}");
     }
     assert!(!details(&dry, "write").iter().any(|(d, _)| d == &ra), "{dry}");
@@ -128,6 +142,9 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
     assert_eq!(ns(&s.org_metadata(&d2).await)["source"]["documentId"], rd.as_str());
     assert_eq!(ns(&s.org_metadata(&e).await)["source"]["documentId"], re.as_str());
     assert_eq!(ns(&s.org_metadata(&a).await)["source"]["documentId"], ra.as_str());
+    assert_eq!(ns(&s.org_metadata(&f1).await)["source"]["documentId"], rg.as_str(), "{real}");
+    assert_eq!(ns(&s.org_metadata(&f2).await)["source"]["documentId"], rf.as_str());
+    assert_eq!(real["conflicts"], dry["conflicts"], "no conflict from a target being handed over: {real}");
     for o in &orgs {
         assert_eq!(s.org_metadata(o).await["billing"], billing, "{o}: another key was touched");
     }
