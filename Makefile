@@ -1,5 +1,5 @@
 # gatehouse: the two commands a new user needs are `make demo` and `make test`.
-.PHONY: dev demo test down lint
+.PHONY: dev demo test bench down lint
 
 dev:   ## local stack with demo data, until Ctrl-C
 	scripts/dev.sh
@@ -10,8 +10,11 @@ demo:  ## bring the stack up if needed and run the narrated scenario
 test:  ## every test (installs tools, builds, runs unit, emulator, SDK, template and e2e tests)
 	scripts/test.sh
 
+bench: ## release builds + the local stack, then cold start, memory, latency, calls and sizes (BENCHMARKS.md)
+	scripts/bench.sh
+
 down:  ## stop a stack left running (dev and test profiles)
-	scripts/stack.sh down dev; scripts/stack.sh down test
+	scripts/stack.sh down dev; scripts/stack.sh down test; scripts/stack.sh down bench
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -2,9 +2,9 @@
 # The local cloud: moto (Secrets Manager), the Sanity and Stytch emulators, and `cargo lambda watch`
 # serving the real function binaries at function-URL paths, wired together and seeded.
 #
-#   scripts/stack.sh up   [dev|test]   start everything (installs what is missing), print the URLs
-#   scripts/stack.sh down [dev|test]   stop everything this profile started
-#   scripts/stack.sh env  [dev|test]   print the env file tests and the demo read
+#   scripts/stack.sh up   [dev|test|bench]   start everything (installs what is missing), print the URLs
+#   scripts/stack.sh down [dev|test|bench]   stop everything this profile started
+#   scripts/stack.sh env  [dev|test|bench]   print the env file tests and the demo read
 #
 # Profiles use separate ports and state, so `make test` runs beside a `make dev`.
 # Every port can be overridden: MOTO_PORT SANITY_PORT STYTCH_PORT LAMBDA_PORT LAMBDA_CONSUMER_PORT.
@@ -30,6 +30,12 @@ RECONCILE_CONCURRENCY=8
 RECONCILE_PROVIDER_RATE=2000
 RECONCILE_PROVIDER_BURST=200"
   WEBHOOK_RETRY_MS=300
+elif [[ "$PROFILE" == bench ]]; then
+  # `make bench`: emulators and moto only; the benchmark serves the release function binaries
+  # itself (STACK_FUNCTIONS=0) on LAMBDA_PORT, where the webhooks point.
+  : "${MOTO_PORT:=24566}" "${SANITY_PORT:=24100}" "${STYTCH_PORT:=24200}" "${LAMBDA_PORT:=29000}" "${LAMBDA_CONSUMER_PORT:=29001}"
+  FN_TUNING=""
+  WEBHOOK_RETRY_MS=1000
 else
   : "${MOTO_PORT:=4566}" "${SANITY_PORT:=4100}" "${STYTCH_PORT:=4200}" "${LAMBDA_PORT:=9000}" "${LAMBDA_CONSUMER_PORT:=9001}"
   # Short access-cache TTL so the demo shows rule changes quickly (production default: 30 s).
@@ -89,13 +95,19 @@ up() {
   stop_all
   # Whatever fails from here on, leave nothing running.
   trap 'status=$?; if [[ $status -ne 0 ]]; then log "failed; stopping what started"; stop_all; fi' EXIT
-  log "building the function binaries and the Stytch emulator (debug)"
-  (cd "$ROOT" && cargo build --quiet --bins)
+  # STACK_FUNCTIONS=0: no `cargo lambda watch` (the caller runs the functions) and
+  # STYTCH_EMULATOR_BIN may name a release build.
+  local functions="${STACK_FUNCTIONS:-1}"
+  local stytch_bin="${STYTCH_EMULATOR_BIN:-$ROOT/target/debug/stytch-emulator}"
+  if [[ "$functions" == 1 ]]; then
+    log "building the function binaries and the Stytch emulator (debug)"
+    (cd "$ROOT" && cargo build --quiet --bins)
+  fi
 
   start moto "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
   start stytch env STYTCH_EMULATOR_PORT="$STYTCH_PORT" \
     STYTCH_PROJECTS="$B2B_PROJECT:$STYTCH_SECRET:b2b,$CONSUMER_PROJECT:$STYTCH_SECRET:consumer" \
-    "$ROOT/target/debug/stytch-emulator"
+    "$stytch_bin"
 
   local proj='{_id, _type, _rev, "operation": delta::operation(), "before": before(){stytchOrganizationId, stytchUserId}, "dataset": sanity::dataset()}'
   WEBHOOK_PROJECTION="$proj" LAMBDA_PORT="$LAMBDA_PORT" WEBHOOK_SECRET="$WEBHOOK_SECRET" \
@@ -142,6 +154,7 @@ $FN_TUNING"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_B2B_SECRET_ARN" >"$STATE/functions-b2b.env"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_CONSUMER_SECRET_ARN" >"$STATE/functions-consumer.env"
 
+  if [[ "$functions" == 1 ]]; then
   # `--ignore-changes`: the binaries are built above; editing code while tests run must not
   # restart functions mid-test. The B2B functions may run 4 containers each, like Lambda under
   # load; the consumer project's run exactly one, so per-container caches are observable.
@@ -158,6 +171,7 @@ $FN_TUNING"
       curl -s -o /dev/null --max-time 60 -X POST "http://127.0.0.1:$port/lambda-url/$fn/" -d '{}' || true
     done
   done
+  fi
 
   cat >"$STATE/stack.env" <<ENV
 STACK_PROFILE=$PROFILE
@@ -195,5 +209,5 @@ case "$cmd" in
   up) up ;;
   down) stop_all; log "stopped" ;;
   env) cat "$STATE/stack.env" ;;
-  *) echo "usage: $0 up|down|env [dev|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|env [dev|test|bench]" >&2; exit 2 ;;
 esac

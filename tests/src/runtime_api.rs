@@ -30,6 +30,8 @@ struct Inner {
     delivered: Mutex<std::collections::HashMap<String, Instant>>,
     done: mpsc::UnboundedSender<Invocation>,
     init_error: Mutex<Option<Value>>,
+    /// The function timeout each event's deadline is computed from.
+    timeout_ms: u128,
 }
 
 pub struct RuntimeApi {
@@ -53,7 +55,7 @@ async fn next(State(s): State<Arc<Inner>>) -> Response {
             s.delivered.lock().unwrap().insert(id.clone(), Instant::now());
             let mut h = HeaderMap::new();
             h.insert("lambda-runtime-aws-request-id", HeaderValue::from_str(&id).unwrap());
-            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 30_000;
+            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + s.timeout_ms;
             h.insert("lambda-runtime-deadline-ms", HeaderValue::from_str(&deadline.to_string()).unwrap());
             h.insert("lambda-runtime-invoked-function-arn", HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:test"));
             h.insert("content-type", HeaderValue::from_static("application/json"));
@@ -76,7 +78,14 @@ async fn init_error(State(s): State<Arc<Inner>>, body: String) -> StatusCode {
 }
 
 impl RuntimeApi {
+    /// A Runtime API for a function with a 30 s timeout.
     pub async fn start() -> Self {
+        Self::with_timeout(std::time::Duration::from_secs(30)).await
+    }
+
+    /// A Runtime API whose events carry a deadline `timeout` after delivery (the function's
+    /// configured timeout: 300 s for reconcile in template.yaml).
+    pub async fn with_timeout(timeout: std::time::Duration) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             queue: Mutex::new(VecDeque::new()),
@@ -85,6 +94,7 @@ impl RuntimeApi {
             delivered: Mutex::new(Default::default()),
             done: tx,
             init_error: Mutex::new(None),
+            timeout_ms: timeout.as_millis(),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))

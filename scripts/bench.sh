@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make bench`: release builds of the functions, the local stack without cargo-lambda (moto and
+# the emulators, release Stytch emulator), then the benchmark (tests/src/bin/bench.rs), which runs
+# each function binary as fresh Lambda containers under a Runtime API and prints the table.
+# Figures go to target/bench/results.json; BENCHMARKS.md holds the latest with the analysis.
+#
+#   BENCH_COLD_RUNS (30)  BENCH_PUBLISHES (100)  BENCH_RECONCILE_RULES (2000)
+#   BENCH_PROFILES=1      also compare build profiles (opt-level 3 / "s", with and without
+#                         fat LTO): size and cold start of each (three more release builds)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+FUNCTIONS=(publish-sync delete-cleanup gated-content token-exchange reconcile)
+
+scripts/bootstrap.sh
+
+section "release build (the profile sam build uses: opt-level 3, fat LTO, 1 codegen unit)"
+pkgs=(); for f in "${FUNCTIONS[@]}"; do pkgs+=(-p "$f"); done
+time cargo build --release "${pkgs[@]}" -p stytch-emulator
+cargo build -p gatehouse-tests --bin bench
+
+# What `cargo lambda build --output-format zip` uploads: the binary as `bootstrap`, deflated.
+zip_all() {  # dir
+  mkdir -p target/bench
+  for f in "${FUNCTIONS[@]}"; do
+    .venv/bin/python - "$1/$f" "target/bench/$f.zip" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    info = zipfile.ZipInfo("bootstrap"); info.external_attr = 0o755 << 16; info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, open(sys.argv[1], "rb").read())
+PY
+  done
+}
+zip_all target/release
+
+section "local stack (moto, Sanity and Stytch emulators; the benchmark serves the functions)"
+trap 'scripts/stack.sh down bench >/dev/null' EXIT
+STACK_FUNCTIONS=0 STYTCH_EMULATOR_BIN="$ROOT/target/release/stytch-emulator" scripts/stack.sh up bench
+
+section "benchmark"
+target/debug/bench
+
+if [[ "${BENCH_PROFILES:-0}" == 1 ]]; then
+  section "build profiles (size and cold start)"
+  for variant in "s:fat" "3:off" "s:off"; do
+    opt="${variant%%:*}"; lto="${variant##*:}"; dir="target/profile-o$opt-lto$lto"
+    CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" CARGO_PROFILE_RELEASE_LTO="$lto" CARGO_TARGET_DIR="$dir" \
+      bash -c "time cargo build --release --quiet ${pkgs[*]}"
+    for f in "${FUNCTIONS[@]}"; do printf '%-22s %-16s %s bytes\n' "o$opt lto=$lto" "$f" "$(stat -c %s "$dir/release/$f")"; done
+    BENCH_ONLY=cold BENCH_LABEL="o$opt-lto$lto" BENCH_BIN_DIR="$ROOT/$dir/release" target/debug/bench
+  done
+fi
