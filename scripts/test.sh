@@ -23,6 +23,9 @@ section "Stytch emulator + official stytch SDK compatibility"
 section "Studio schema validators"
 (cd studio && npm test)
 
+section "Cerbos policies (cerbos compile: every policy compiles, policies/tests/*_test.yaml pass)"
+scripts/cerbos.sh compile
+
 section "SAM template (cfn-lint, transformed-template checks)"
 scripts/check-template.sh
 
