@@ -5,6 +5,7 @@
 //! hand every request to one function here. All decisions live in the modules below.
 
 pub mod app;
+pub mod authz;
 pub mod cms;
 pub mod config;
 pub mod error;
