@@ -68,7 +68,7 @@ running() { [[ -f "$STATE/$1.pid" ]] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/
 wait_http() {  # name url [seconds]
   local name="$1" url="$2" secs="${3:-60}" i
   for ((i = 0; i < secs * 10; i++)); do
-    if curl -s -o /dev/null --max-time 1 "$url"; then return 0; fi
+    if curl -s -o /dev/null --max-time 1 ${CA_FILE:+--cacert "$CA_FILE"} "$url"; then return 0; fi
     if ! running "$name"; then
       log "$name exited; last lines of $STATE/$name.log:"; tail -n 20 "$STATE/$name.log" >&2; exit 1
     fi
@@ -104,8 +104,19 @@ up() {
     (cd "$ROOT" && cargo build --quiet --bins)
   fi
 
+  # STACK_TLS=1: the Sanity and Stytch emulators serve HTTPS with a certificate from a throwaway
+  # local CA; the functions trust it only through LOCAL_CA_FILE (local-only setting).
+  local scheme=http tls_env=()
+  CA_FILE=""
+  if [[ "${STACK_TLS:-0}" == 1 ]]; then
+    "$VENV/bin/python" "$ROOT/scripts/local_ca.py" "$STATE/tls" >/dev/null
+    scheme=https CA_FILE="$STATE/tls/ca.pem"
+    tls_env=(STYTCH_EMULATOR_TLS_CERT="$STATE/tls/server.pem" STYTCH_EMULATOR_TLS_KEY="$STATE/tls/server.key"
+             SANITY_EMULATOR_TLS_CERT="$STATE/tls/server.pem" SANITY_EMULATOR_TLS_KEY="$STATE/tls/server.key")
+  fi
+
   start moto "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
-  start stytch env STYTCH_EMULATOR_PORT="$STYTCH_PORT" \
+  start stytch env "${tls_env[@]}" STYTCH_EMULATOR_PORT="$STYTCH_PORT" \
     STYTCH_PROJECTS="$B2B_PROJECT:$STYTCH_SECRET:b2b,$CONSUMER_PROJECT:$STYTCH_SECRET:consumer" \
     "$stytch_bin"
 
@@ -122,13 +133,13 @@ def hook(fn, on):
             "retryDelayMs": int(os.environ["WEBHOOK_RETRY_MS"]), "maxRetries": 2, "timeoutMs": 30000, "enabled": True}
 print(json.dumps([hook("publish-sync", ["create", "update"]), hook("delete-cleanup", ["delete"])], indent=2))
 PY
-  start sanity env SANITY_EMULATOR_PORT="$SANITY_PORT" SANITY_PROJECT_ID="$SANITY_PROJECT" \
+  start sanity env "${tls_env[@]}" SANITY_EMULATOR_PORT="$SANITY_PORT" SANITY_PROJECT_ID="$SANITY_PROJECT" \
     SANITY_TOKENS="$SANITY_TOKEN,sk-local-write" SANITY_WEBHOOKS_FILE="$STATE/webhooks.json" \
     node "$ROOT/emulators/sanity/server.js"
 
   wait_http moto "http://127.0.0.1:$MOTO_PORT/"
-  wait_http stytch "http://127.0.0.1:$STYTCH_PORT/__gatehouse/calls"
-  wait_http sanity "http://127.0.0.1:$SANITY_PORT/__gatehouse/calls"
+  wait_http stytch "$scheme://127.0.0.1:$STYTCH_PORT/__gatehouse/calls"
+  wait_http sanity "$scheme://127.0.0.1:$SANITY_PORT/__gatehouse/calls"
 
   log "seeding Secrets Manager (moto)"
   AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
@@ -145,8 +156,9 @@ AWS_SECRET_ACCESS_KEY=test
 AWS_REGION=us-east-1
 SANITY_SECRET_ARN=$SANITY_SECRET_ARN
 INSFORGE_SECRET_ARN=$INSFORGE_SECRET_ARN
-SANITY_API_HOST=http://127.0.0.1:$SANITY_PORT
-STYTCH_BASE_URL=http://127.0.0.1:$STYTCH_PORT
+SANITY_API_HOST=$scheme://127.0.0.1:$SANITY_PORT
+STYTCH_BASE_URL=$scheme://127.0.0.1:$STYTCH_PORT${CA_FILE:+
+LOCAL_CA_FILE=$CA_FILE}
 CORS_ALLOWED_ORIGINS=http://localhost:3000
 CORS_MODE=function
 RUST_LOG=info
@@ -176,8 +188,9 @@ $FN_TUNING"
   cat >"$STATE/stack.env" <<ENV
 STACK_PROFILE=$PROFILE
 MOTO_URL=http://127.0.0.1:$MOTO_PORT
-SANITY_URL=http://127.0.0.1:$SANITY_PORT
-STYTCH_URL=http://127.0.0.1:$STYTCH_PORT
+SANITY_URL=$scheme://127.0.0.1:$SANITY_PORT
+STYTCH_URL=$scheme://127.0.0.1:$STYTCH_PORT
+LOCAL_CA_FILE=$CA_FILE
 LAMBDA_URL=http://127.0.0.1:$LAMBDA_PORT
 LAMBDA_CONSUMER_URL=http://127.0.0.1:$LAMBDA_CONSUMER_PORT
 B2B_PROJECT=$B2B_PROJECT
@@ -194,8 +207,8 @@ ENV
   log "up. Logs in .stack/$PROFILE/*.log"
   cat <<INFO
   Secrets Manager (moto)  http://127.0.0.1:$MOTO_PORT
-  Sanity emulator         http://127.0.0.1:$SANITY_PORT   (token sk-local-write; deliveries: /__gatehouse/deliveries)
-  Stytch emulator         http://127.0.0.1:$STYTCH_PORT   (state: /__gatehouse/state)
+  Sanity emulator         $scheme://127.0.0.1:$SANITY_PORT   (token sk-local-write; deliveries: /__gatehouse/deliveries)
+  Stytch emulator         $scheme://127.0.0.1:$STYTCH_PORT   (state: /__gatehouse/state)
   publish-sync            http://127.0.0.1:$LAMBDA_PORT/lambda-url/publish-sync/
   delete-cleanup          http://127.0.0.1:$LAMBDA_PORT/lambda-url/delete-cleanup/
   gated-content           http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/{slug}

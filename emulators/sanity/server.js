@@ -5,6 +5,7 @@
 // control API under /__gatehouse/. All state lives in memory.
 
 const http = require('node:http')
+const https = require('node:https')
 const fs = require('node:fs')
 const {parse, evaluate, GroqSyntaxError} = require('groq-js')
 const {Store, MutationError} = require('./lib/store')
@@ -22,6 +23,7 @@ function createEmulator(options = {}) {
     projectId: options.projectId || 'demo',
     tokens: new Set(options.tokens || ['sk-local-read', 'sk-local-write']),
     log: options.log || (() => {}),
+    tls: options.tls,
   }
   const store = new Store()
   const hooks = new WebhookEngine({projectId: config.projectId, log: config.log})
@@ -495,13 +497,15 @@ function createEmulator(options = {}) {
     return handleDoc(req, res, dataset, rest)
   }
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req, res) => {
     handle(req, res).catch((err) => {
       config.log(`internal error: ${err && err.stack ? err.stack : err}`)
       if (!res.headersSent) send(res, 500, {error: {description: 'Internal server error', type: 'internalError'}})
       else res.destroy()
     })
-  })
+  }
+  // Local-only HTTPS (benchmarks include the TLS handshake): {cert, key} PEM from the caller.
+  const server = config.tls ? https.createServer(config.tls, onRequest) : http.createServer(onRequest)
 
   return {server, store, hooks}
 }
@@ -533,6 +537,9 @@ function main() {
       tokens,
       webhooks,
       log: verbose ? (line) => console.error(`[sanity-emulator] ${line}`) : () => {},
+      tls: process.env.SANITY_EMULATOR_TLS_CERT
+        ? {cert: fs.readFileSync(process.env.SANITY_EMULATOR_TLS_CERT), key: fs.readFileSync(process.env.SANITY_EMULATOR_TLS_KEY)}
+        : undefined,
     })
   } catch (err) {
     console.error(`sanity emulator: invalid webhook configuration: ${err.message}`)
@@ -546,7 +553,7 @@ function main() {
   server.listen(port, host, () => {
     const addr = server.address()
     const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
-    console.log(`sanity emulator listening on http://${shownHost}:${addr.port}`)
+    console.log(`sanity emulator listening on ${process.env.SANITY_EMULATOR_TLS_CERT ? 'https' : 'http'}://${shownHost}:${addr.port}`)
   })
   let stopping = false
   const stop = () => {

@@ -33,6 +33,8 @@ pub enum InitError {
     Secrets(#[from] SecretsError),
     #[error("init took longer than INIT_BUDGET_MS ({0} ms)")]
     Timeout(u128),
+    #[error("HTTP client: {0}")]
+    Http(String),
 }
 
 /// Exits with one clear line (no panic trace, no secret value) when init fails.
@@ -41,6 +43,14 @@ pub fn exit_on_error<T>(r: Result<T, InitError>) -> T {
         eprintln!("gatehouse init failed: {e}");
         std::process::exit(1)
     })
+}
+
+/// The local stack's CA (LOCAL_CA_FILE), read and parsed at init so a bad path fails the cold
+/// start with one line instead of every request.
+fn local_ca(cfg: &Config) -> Result<Option<Vec<u8>>, InitError> {
+    let Some(path) = &cfg.local_ca_file else { return Ok(None) };
+    let pem = std::fs::read(path).map_err(|e| InitError::Config(ConfigError::Invalid { name: "LOCAL_CA_FILE", reason: format!("{path}: {e}") }))?;
+    Ok(Some(pem))
 }
 
 /// The secrets of the functions that read the Content Lake.
@@ -58,6 +68,13 @@ impl Core {
     pub async fn init(function: &'static str, needs: Needs) -> Result<Self, InitError> {
         crate::log::init_tracing();
         let started = Instant::now();
+        // aws-lc (the TLS crypto) seeds its random generator on first use from CPU jitter: ~30 ms
+        // of computation before the first TLS handshake can start (BENCHMARKS.md, "Where the
+        // TLS time goes"). Start it now on its own thread so it overlaps the Secrets Manager I/O.
+        let rng_seed = std::thread::spawn(|| {
+            let mut b = [0u8; 1];
+            let _ = aws_lc_rs::rand::fill(&mut b);
+        });
         let cfg = Config::from_env()?;
         if needs.sanity && cfg.sanity_secret_arn.is_none() {
             return Err(ConfigError::Missing("SANITY_SECRET_ARN").into());
@@ -69,7 +86,12 @@ impl Core {
         let secrets = tokio::time::timeout(budget, SecretStore::load(&cfg, needs))
             .await
             .map_err(|_| InitError::Timeout(budget.as_millis()))??;
-        let http = http::client(&cfg.timeouts);
+        let ca = local_ca(&cfg)?;
+        let http = http::client(&cfg.timeouts, ca.as_deref()).map_err(|reason| match &cfg.local_ca_file {
+            Some(path) => InitError::Config(ConfigError::Invalid { name: "LOCAL_CA_FILE", reason: format!("{path}: {reason}") }),
+            None => InitError::Http(reason),
+        })?;
+        let _ = tokio::task::spawn_blocking(move || rng_seed.join()).await;
         tracing::info!(function, init_ms = started.elapsed().as_secs_f64() * 1e3, "secrets loaded");
         Ok(Core { cfg, secrets, http, function })
     }
@@ -96,8 +118,12 @@ impl Core {
         Verifier::new(jwks, s.stytch.project_id.clone(), s.stytch.kind, &self.cfg.stytch_issuers)
     }
 
-    /// Opens the connections the first request will use while init still has a full CPU.
+    /// Opens the connections the first request will use while init still has a full CPU
+    /// (skipped with INIT_WARMUP=0, to measure what it saves).
     async fn warm(&self) {
+        if !self.cfg.init_warmup {
+            return;
+        }
         let s = self.secrets.current();
         let sanity = self.sanity(&s);
         let stytch_base = stytch::base_url(&self.cfg, &s.stytch);
@@ -244,9 +270,11 @@ impl GateApp {
         let verifier = core.session_verifier();
         // Load the keys and warm the connections now; a failure here is logged, and the first
         // request tries again.
-        let (keys, ()) = tokio::join!(verifier.jwks.refresh(), core.warm());
-        if let Err(e) = keys {
-            tracing::warn!(error = %e, "JWKS not loaded at init");
+        if core.cfg.init_warmup {
+            let (keys, ()) = tokio::join!(verifier.jwks.refresh(), core.warm());
+            if let Err(e) = keys {
+                tracing::warn!(error = %e, "JWKS not loaded at init");
+            }
         }
         let gate = Gate::new(verifier, &core.cfg);
         Ok(GateApp { core, gate })
@@ -366,8 +394,10 @@ impl TokenApp {
         let core = Core::init(function, INSFORGE).await?;
         let verifier = core.session_verifier();
         // The JWKS fetch doubles as the connection warm-up (token-exchange calls nothing else).
-        if let Err(e) = verifier.jwks.refresh().await {
-            tracing::warn!(error = %e, "JWKS not loaded at init");
+        if core.cfg.init_warmup {
+            if let Err(e) = verifier.jwks.refresh().await {
+                tracing::warn!(error = %e, "JWKS not loaded at init");
+            }
         }
         Ok(TokenApp { core, verifier })
     }

@@ -47,6 +47,11 @@ pub struct Config {
     /// Content types a gated read may ask for.
     pub content_types: Vec<String>,
     pub reconcile: ReconcileConfig,
+    /// LOCAL ONLY: a PEM CA the HTTP client trusts in addition to the system roots (the local
+    /// stack's emulators over HTTPS). Never set in production.
+    pub local_ca_file: Option<String>,
+    /// Open connections (and load the JWKS) during init rather than on the first request.
+    pub init_warmup: bool,
 }
 
 /// The reconciler's pace: rules repaired at once, and provider calls per second (a token bucket
@@ -151,6 +156,8 @@ impl Config {
                 provider_rate: num("RECONCILE_PROVIDER_RATE", 20)?.max(1) as u32,
                 provider_burst: num("RECONCILE_PROVIDER_BURST", 20)?.max(1) as u32,
             },
+            local_ca_file: var("LOCAL_CA_FILE"),
+            init_warmup: num("INIT_WARMUP", 1)? != 0,
         })
     }
 }

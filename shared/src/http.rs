@@ -85,19 +85,31 @@ impl Deadline {
     }
 }
 
-pub fn client(t: &Timeouts) -> reqwest::Client {
+/// The container's HTTP client (rustls, connect and request timeouts, pooled keep-alive).
+///
+/// Trust: the Mozilla roots compiled in (webpki-root-certs), plus `extra_root_pem` (the local
+/// stack's CA, LOCAL_CA_FILE). Not the platform store: rustls-platform-verifier reads
+/// /etc/ssl/certs file by file (292 files here) at the first handshake, which cost ~30 ms of every
+/// cold start (BENCHMARKS.md); Stytch, Sanity and Descope all chain to public roots.
+pub fn client(t: &Timeouts, extra_root_pem: Option<&[u8]>) -> Result<reqwest::Client, String> {
+    let mut roots: Vec<reqwest::Certificate> =
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter_map(|c| reqwest::Certificate::from_der(c).ok()).collect();
+    if let Some(pem) = extra_root_pem {
+        let extra = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+        if extra.is_empty() {
+            return Err("no PEM certificate found".into());
+        }
+        roots.extend(extra);
+    }
     reqwest::Client::builder()
+        .tls_certs_only(roots)
         .connect_timeout(t.connect)
         .timeout(t.request)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
         .build()
-        // Building only fails when the TLS backend cannot initialise: nothing can run then.
-        .unwrap_or_else(|e| {
-            eprintln!("gatehouse init failed: HTTP client: {e}");
-            std::process::exit(1)
-        })
+        .map_err(|e| e.to_string())
 }
 
 tokio::task_local! {
@@ -232,6 +244,21 @@ mod tests {
         })
         .await;
         assert_eq!(m, 1);
+    }
+
+    #[test]
+    fn client_trusts_compiled_in_roots_plus_an_explicit_local_ca() {
+        let t = Timeouts {
+            connect: Duration::from_secs(1),
+            request: Duration::from_secs(1),
+            sync_budget: Duration::from_secs(1),
+            init_budget: Duration::from_secs(1),
+        };
+        assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
+        assert!(client(&t, None).is_ok());
+        let ca = include_bytes!("../../tests/fixtures/local-ca.pem");
+        assert!(client(&t, Some(ca)).is_ok());
+        assert!(client(&t, Some(b"not a certificate")).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Local Stytch emulator for gatehouse: B2B organizations/members, consumer users, sessions with
 //! RS256 JWKS, Stytch-shaped errors, plus the `/__gatehouse/*` control API.
 
+pub mod tls;
 pub mod api;
 pub mod control;
 pub mod error;

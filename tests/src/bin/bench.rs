@@ -83,6 +83,7 @@ impl Container {
             .env("RECONCILE_PROVIDER_RATE", "2000")
             .env("RECONCILE_PROVIDER_BURST", "200")
             .env("RUST_LOG", "info")
+            .env("LOCAL_CA_FILE", e.get("LOCAL_CA_FILE").map(String::as_str).unwrap_or(""))
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", function)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -91,6 +92,12 @@ impl Container {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true);
+        // BENCH_FN_ENV="K=V,K=V": extra function settings for a comparison run (INIT_WARMUP=0).
+        for kv in std::env::var("BENCH_FN_ENV").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
         let spawned = Instant::now();
         let mut child = cmd.spawn().expect("release binary (scripts/bench.sh builds it)");
         let secrets_ms = Arc::new(std::sync::Mutex::new(None));
@@ -122,7 +129,6 @@ impl Container {
 }
 
 struct Bench {
-    root: String,
     /// Where the function binaries are (`BENCH_BIN_DIR`, default target/release).
     bin_dir: String,
     env: Env,
@@ -579,10 +585,14 @@ async fn main() {
     let publishes: usize = std::env::var("BENCH_PUBLISHES").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
     let rules: usize = std::env::var("BENCH_RECONCILE_RULES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
     let env = stack_env(&root);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(32).build().unwrap();
+    let mut hb = reqwest::Client::builder().pool_max_idle_per_host(32);
+    if let Some(ca) = env.get("LOCAL_CA_FILE").filter(|p| !p.is_empty()) {
+        hb = hb.add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap());
+    }
+    let http = hb.build().unwrap();
     let bin_dir = std::env::var("BENCH_BIN_DIR").unwrap_or_else(|_| format!("{root}/target/release"));
     let only_cold = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "cold");
-    let b = Bench { root: root.clone(), bin_dir, env, http };
+    let b = Bench { bin_dir, env, http };
 
     // The webhook targets: one warm container each, behind function-URL paths.
     let publish = Arc::new(Mutex::new(Container::start(&b, "publish-sync").await));
@@ -625,6 +635,7 @@ async fn main() {
         "date": gatehouse::log::rfc3339(gatehouse::log::now_ms()),
         "machine": std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())),
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "emulators_tls": b.env.get("LOCAL_CA_FILE").is_some_and(|p| !p.is_empty()),
         "cold_start": cold, "gated_read": gated, "breakdown": bd, "publish": publish_lat,
         "upstream_calls": calls, "reconcile": rec, "sizes": sizes(&root),
     });

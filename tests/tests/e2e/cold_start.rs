@@ -51,6 +51,7 @@ async fn run(bin: &str, env: &[(&str, Option<&str>)]) -> Run {
         .env("AWS_REGION", "us-east-1")
         .env("STYTCH_SECRET_ARN", s.var("STYTCH_B2B_SECRET_ARN"))
         .env("SANITY_SECRET_ARN", s.var("SANITY_SECRET_ARN"))
+        .env("INSFORGE_SECRET_ARN", s.var("INSFORGE_SECRET_ARN"))
         .env("SANITY_API_HOST", s.var("SANITY_URL"))
         .env("STYTCH_BASE_URL", s.var("STYTCH_URL"))
         .env("INIT_BUDGET_MS", "3000")
@@ -96,7 +97,7 @@ fn assert_one_clear_line(r: &Run, must_contain: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_function_starts_and_reads_its_secrets() {
-    for bin in ["publish-sync", "delete-cleanup", "gated-content"] {
+    for bin in ["publish-sync", "delete-cleanup", "gated-content", "token-exchange", "reconcile"] {
         let r = run(bin, &[]).await;
         // Init succeeded, then the runtime client failed to reach the (absent) Runtime API.
         assert!(r.stdout.contains("secrets loaded"), "{bin}: {}\n{}", r.stdout, r.stderr);
@@ -113,6 +114,14 @@ async fn missing_env_var() {
     }
     let r = run("gated-content", &[("HTTP_TIMEOUT_MS", Some("soon"))]).await;
     assert_one_clear_line(&r, &["HTTP_TIMEOUT_MS"]);
+    // token-exchange reads the InsForge secret and never the Sanity one (its IAM denies it).
+    let r = run("token-exchange", &[("INSFORGE_SECRET_ARN", None)]).await;
+    assert_one_clear_line(&r, &["INSFORGE_SECRET_ARN"]);
+    let r = run("token-exchange", &[("SANITY_SECRET_ARN", None)]).await;
+    assert!(r.stdout.contains("secrets loaded"), "{}\n{}", r.stdout, r.stderr);
+    // The local-only CA setting fails the cold start clearly when it names nothing usable.
+    let r = run("gated-content", &[("LOCAL_CA_FILE", Some("/nonexistent/ca.pem"))]).await;
+    assert_one_clear_line(&r, &["LOCAL_CA_FILE", "/nonexistent/ca.pem"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
