@@ -1,7 +1,9 @@
 //! Authorization with Cerbos policies (issue #11, in progress): the policies in `policies/` decide
 //! gated reads; a PlanResources answer becomes a GROQ filter so list pages only fetch what may be
-//! read. So far: the plan → GROQ translator and the content allow-list it uses.
+//! read. So far: the principal/resource contract with the built-in decision (model), the
+//! plan → GROQ translator and the content allow-list it uses.
 
+pub mod model;
 pub mod plan;
 
 use plan::{AttrType, Mapper};
