@@ -295,13 +295,12 @@ impl GateApp {
         let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget);
         let (mut result, mut calls) = http::counting(self.gate.read(&idp, &cms, &greq, deadline)).await;
         // Stytch refused our credentials: maybe rotated. One rate-limited re-read, one retry.
-        if matches!(result, Err(Error::Idp(IdpError::Unauthorized))) {
-            if let Some(s) = self.core.secrets.force_reread().await {
+        if matches!(result, Err(Error::Idp(IdpError::Unauthorized)))
+            && let Some(s) = self.core.secrets.force_reread().await {
                 let idp = self.core.stytch(&s);
                 let (r, c) = http::counting(self.gate.read(&idp, &cms, &greq, deadline)).await;
                 (result, calls) = (r, calls + c);
             }
-        }
 
         let reply = BrowserReply { function: self.core.function, methods: "GET", served: "served" };
         reply.send(&self.core.cfg, &greq, &rid, started, result, calls)
@@ -399,11 +398,10 @@ impl TokenApp {
         let core = Core::init(function, INSFORGE).await?;
         let verifier = core.session_verifier();
         // The JWKS fetch doubles as the connection warm-up (token-exchange calls nothing else).
-        if core.cfg.init_warmup {
-            if let Err(e) = verifier.jwks.refresh().await {
+        if core.cfg.init_warmup
+            && let Err(e) = verifier.jwks.refresh().await {
                 tracing::warn!(error = %e, "JWKS not loaded at init");
             }
-        }
         Ok(TokenApp { core, verifier })
     }
 

@@ -419,8 +419,8 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
         t.checked = 1;
         let deadline = Deadline::after(self.settings.item_budget);
         let plan = st.plan(self.syncer.idp, id);
-        if let Plan::Repair { first: Some(f), .. } = &plan {
-            if Self::claim(claimed, f) {
+        if let Plan::Repair { first: Some(f), .. } = &plan
+            && Self::claim(claimed, f) {
                 t.checked += 1;
                 if dry {
                     self.predict(st, f, st.plan(self.syncer.idp, f), deadline, &mut t).await;
@@ -428,7 +428,6 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
                     t.repaired(f, self.syncer.repair(f, st.stale(f, None), deadline).await);
                 }
             }
-        }
         if dry {
             self.predict(st, id, plan, deadline, &mut t).await;
         } else {

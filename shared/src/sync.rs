@@ -198,11 +198,14 @@ pub trait RuleSource: Send + Sync {
     fn rule(&self, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Option<Rule>, Error>> + Send;
 }
 
+/// One page of rules: each decoded, or its id and why it does not match the schema.
+pub type RulePage = Vec<Result<Rule, (String, RuleError)>>;
+
 /// Every published rule, page by page (the reconciler's desired state).
 pub trait RuleCatalog: RuleSource {
     /// Up to [`RULE_PAGE_SIZE`] published rules with ids after `last`, in id order. A document
     /// that does not match the schema comes back as its id and the reason.
-    fn rules_after(&self, last: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Vec<Result<Rule, (String, RuleError)>>, Error>> + Send;
+    fn rules_after(&self, last: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<RulePage, Error>> + Send;
 }
 
 /// One rule from a query result, or its id and why it does not match the schema.
@@ -212,7 +215,7 @@ pub fn decode_rule(v: Value) -> Result<Rule, (String, RuleError)> {
 }
 
 impl RuleCatalog for SanityClient {
-    async fn rules_after(&self, last: &str, deadline: Deadline) -> Result<Vec<Result<Rule, (String, RuleError)>>, Error> {
+    async fn rules_after(&self, last: &str, deadline: Deadline) -> Result<RulePage, Error> {
         let v: Value = self.query(RULE_PAGE_QUERY, json!({ "last": last }), deadline).await?;
         match v {
             Value::Array(items) => Ok(items.into_iter().map(decode_rule).collect()),
@@ -251,11 +254,10 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
         if ev.doc_type != RULE_TYPE {
             return Err(Error::UnsupportedType(ev.doc_type.clone()));
         }
-        if let Some(ds) = &ev.dataset {
-            if ds != self.dataset {
+        if let Some(ds) = &ev.dataset
+            && ds != self.dataset {
                 return Err(RuleError(format!("delivery is for dataset {ds:?}, this function serves {:?}", self.dataset)).into());
             }
-        }
         Ok(None)
     }
 
@@ -420,8 +422,8 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
             }
             return Ok(Report::because(Outcome::Skipped, "rule is no longer published; delete-cleanup clears it"));
         }
-        if explicit_delete {
-            if let Some(rule) = self.read_rule(&ev.id, deadline).await? {
+        if explicit_delete
+            && let Some(rule) = self.read_rule(&ev.id, deadline).await? {
                 // The rule exists again. Its own publish delivery writes its current target; the
                 // target it had before the delete may be a different one, which it must not keep.
                 let mut report = Report::because(Outcome::Stale, "a published rule with this id exists again");
@@ -429,7 +431,6 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
                 report.cleared_previous = self.clear_previous(&before_targets(&ev.before), current.as_ref(), &rule.id, deadline).await?;
                 return Ok(report);
             }
-        }
         let targets = before_targets(&ev.before);
         if targets.is_empty() {
             return Ok(Report::because(Outcome::Skipped, "rule targeted no organization or user"));

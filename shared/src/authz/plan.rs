@@ -158,7 +158,7 @@ impl Translator {
                     if ty == AttrType::List {
                         return Err(no(format!("{op} over a list attribute")));
                     }
-                    if !matches!(op, "eq" | "ne") && !(value.is_number() || value.is_string()) {
+                    if !(matches!(op, "eq" | "ne") || value.is_number() || value.is_string()) {
                         return Err(no(format!("{op} with a non-ordered literal")));
                     }
                     fields.insert(expr);

@@ -27,11 +27,10 @@ impl AccessCache {
     /// The target's access (None = nothing synced, or the target is gone). Provider failures are
     /// errors: the gate fails closed rather than guessing.
     pub async fn get<P: IdentityProvider>(&self, idp: &P, target: &Target, deadline: Deadline) -> Result<Option<SyncedAccess>, IdpError> {
-        if let Some((at, v)) = self.lock().get(target) {
-            if at.elapsed() < self.ttl {
+        if let Some((at, v)) = self.lock().get(target)
+            && at.elapsed() < self.ttl {
                 return Ok(v.clone());
             }
-        }
         let access = match idp.read(target, deadline).await {
             Ok(c) => c.access(),
             Err(IdpError::TargetNotFound(_)) => None,

@@ -189,11 +189,10 @@ impl Jwks {
             if k.kty != "RSA" || k.alg.as_deref().is_some_and(|a| a != "RS256") {
                 continue;
             }
-            if let (Some(kid), Some(n), Some(e)) = (k.kid, k.n, k.e) {
-                if let Ok(key) = DecodingKey::from_rsa_components(&n, &e) {
+            if let (Some(kid), Some(n), Some(e)) = (k.kid, k.n, k.e)
+                && let Ok(key) = DecodingKey::from_rsa_components(&n, &e) {
                     keys.insert(kid, Arc::new(key));
                 }
-            }
         }
         let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
         st.keys = keys;
@@ -216,8 +215,8 @@ impl Jwks {
         // retry sooner (once a second) so a failed init load does not lock everyone out.
         let min = if any { self.refetch_min } else { self.refetch_min.min(Duration::from_secs(1)) };
         let may_fetch = self.last_attempt.lock().unwrap_or_else(|e| e.into_inner()).is_none_or(|t| t.elapsed() >= min);
-        if may_fetch {
-            if let Err(e) = self.refresh().await {
+        if may_fetch
+            && let Err(e) = self.refresh().await {
                 tracing::warn!(error = %e, "JWKS fetch failed");
                 // Keep serving with what we had; with nothing cached we cannot verify anyone.
                 return match key2.or(key) {
@@ -226,7 +225,6 @@ impl Jwks {
                     None => Err(SessionError::UnknownKey),
                 };
             }
-        }
         // After a successful refetch only the fresh set counts: a key the provider removed is gone.
         let (key3, _, any3) = self.cached(kid);
         let key = if may_fetch { key3 } else { key3.or(key2) };

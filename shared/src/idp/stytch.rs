@@ -92,13 +92,12 @@ impl Stytch {
 
 /// Stytch's `error_type: error_message` from an error body, for the 422 reason.
 fn error_message(e: &UpstreamError) -> String {
-    if let UpstreamError::Status { body, .. } = e {
-        if let Ok(v) = serde_json::from_str::<Value>(body) {
+    if let UpstreamError::Status { body, .. } = e
+        && let Ok(v) = serde_json::from_str::<Value>(body) {
             let t = v["error_type"].as_str().unwrap_or("error");
             let m = v["error_message"].as_str().unwrap_or("");
             return format!("{t}: {m}");
         }
-    }
     e.to_string()
 }
 

@@ -107,11 +107,10 @@ impl Container {
         tokio::spawn(async move {
             let mut lines = BufReader::new(out).lines();
             while let Ok(Some(l)) = lines.next_line().await {
-                if l.contains("secrets loaded") {
-                    if let Some(v) = serde_json::from_str::<Value>(&l).ok().and_then(|v| v["fields"]["init_ms"].as_f64()) {
+                if l.contains("secrets loaded")
+                    && let Some(v) = serde_json::from_str::<Value>(&l).ok().and_then(|v| v["fields"]["init_ms"].as_f64()) {
                         *slot.lock().unwrap() = Some(v);
                     }
-                }
             }
         });
         Container { child, api, spawned, secrets_ms }

@@ -323,11 +323,10 @@ fn rss_kb(name: &str) -> Vec<u64> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
-        if status.lines().next().is_some_and(|l| l.split_whitespace().nth(1) == Some(name)) {
-            if let Some(kb) = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()) {
+        if status.lines().next().is_some_and(|l| l.split_whitespace().nth(1) == Some(name))
+            && let Some(kb) = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()) {
                 out.push(kb);
             }
-        }
     }
     out
 }
