@@ -175,11 +175,11 @@ $FN_TUNING"
   start lambda-consumer env PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 1 -P "$LAMBDA_CONSUMER_PORT" --env-file "$STATE/functions-consumer.env"
   wait_http lambda "http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/healthcheck" 120
   wait_http lambda-consumer "http://127.0.0.1:$LAMBDA_CONSUMER_PORT/lambda-url/gated-content/content/healthcheck" 120
-  # Start the sync functions now (an unsigned POST answers 401) so the first real delivery does
+  # Start the POST functions now (an unsigned POST answers 401) so the first real delivery does
   # not pay for `cargo lambda watch` spawning them.
   local port fn
   for port in "$LAMBDA_PORT" "$LAMBDA_CONSUMER_PORT"; do
-    for fn in publish-sync delete-cleanup; do
+    for fn in publish-sync delete-cleanup token-exchange; do
       curl -s -o /dev/null --max-time 60 -X POST "http://127.0.0.1:$port/lambda-url/$fn/" -d '{}' || true
     done
   done
