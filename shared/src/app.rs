@@ -470,18 +470,16 @@ impl ReconcileApp {
     /// retry see it); per-rule problems are counted in the report instead.
     pub async fn handle(&self, payload: Value, deadline_ms: u64, request_id: &str) -> Result<Value, Error> {
         let started = Instant::now();
-        let input = Input::parse(payload);
-        let result = match &input {
+        let (result, calls) = match Input::parse(payload) {
             Ok(input) => {
                 let mut budget = time_left(deadline_ms, now_ms().max(0) as u64).saturating_sub(RECONCILE_MARGIN);
                 if let Some(ms) = input.budget_ms {
                     budget = budget.min(std::time::Duration::from_millis(ms));
                 }
-                http::counting(self.run(input, Deadline::after(budget))).await
+                http::counting(self.run(&input, Deadline::after(budget))).await
             }
-            Err(e) => (Err(Error::BadRequest(e.to_string())), 0),
+            Err(e) => (Err(e), 0),
         };
-        let (result, calls) = result;
         let mut log = Map::new();
         log.insert("request_id".into(), request_id.into());
         log.insert("upstream_calls".into(), calls.into());

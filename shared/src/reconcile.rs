@@ -271,19 +271,12 @@ impl State {
             // Not in the scan (scan incomplete, or created since): the repair reads it.
             None => Some((target.clone(), false)),
             Some(c) => {
-                let rule = match self.desired.get(id) {
-                    Some(Ok(r)) => r,
-                    _ => return Plan::InSync,
-                };
-                let Ok(desired) = rule.access(String::new()) else { return Plan::InSync };
-                // Same content includes the same source, so the same owner.
-                if c.access().is_some_and(|a| a.same_content(&desired)) {
-                    None
-                } else if let Err(e) = idp.check_fits(c, &desired) {
+                let Some(Ok(rule)) = self.desired.get(id) else { return Plan::InSync };
+                match needs_write(idp, c, rule) {
+                    Ok(false) => None,
+                    Ok(true) => Some((target.clone(), true)),
                     // Would be refused at write time: report it without a call.
-                    return Plan::Invalid(e.0);
-                } else {
-                    Some((target.clone(), true))
+                    Err(e) => return Plan::Invalid(e.0),
                 }
             }
         };
@@ -295,6 +288,18 @@ impl State {
         }
         Plan::Repair { stale, write, first }
     }
+}
+
+/// Whether writing `rule` onto a target holding `current` would change it (same content includes
+/// the same source, so the same owner); an error when the provider would refuse the write. One
+/// judgement for the plan (scanned targets) and the dry run (targets read one by one).
+fn needs_write<P: IdentityProvider>(idp: &P, current: &Current, rule: &Rule) -> Result<bool, RuleError> {
+    let desired = rule.access(String::new())?;
+    if current.access().is_some_and(|a| a.same_content(&desired)) {
+        return Ok(false);
+    }
+    idp.check_fits(current, &desired)?;
+    Ok(true)
 }
 
 pub struct Reconciler<'a, C, P> {
@@ -466,12 +471,9 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
         match self.syncer.idp.read(target, deadline).await {
             Ok(c) => match c.owner() {
                 Some(o) if o != id => t.note(id, "conflict", Some(&target.id), Some(format!("{target} is already managed by rule {o}"))),
-                _ => match rule.access(String::new()) {
-                    Ok(d) if c.access().is_some_and(|a| a.same_content(&d)) => {}
-                    Ok(d) => match self.syncer.idp.check_fits(&c, &d) {
-                        Ok(()) => t.note(id, "write", Some(&target.id), None),
-                        Err(e) => t.note(id, "error", Some(&target.id), Some(e.0)),
-                    },
+                _ => match needs_write(self.syncer.idp, &c, rule) {
+                    Ok(false) => {}
+                    Ok(true) => t.note(id, "write", Some(&target.id), None),
                     Err(e) => t.note(id, "error", Some(&target.id), Some(e.0)),
                 },
             },
