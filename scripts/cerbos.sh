@@ -10,7 +10,7 @@
 #
 # The PDP reads policies/ and reloads it when a file changes (cerbos/.cerbos.yaml), so editing a
 # policy changes the next decision without a restart. Ports (loopback only): dev HTTP 3592 and
-# gRPC 3593, test 13592 and 13593; override with CERBOS_HTTP_PORT / CERBOS_GRPC_PORT.
+# gRPC 3593, test 13592 and 13593, bench 23592 and 23593; override with CERBOS_HTTP_PORT / CERBOS_GRPC_PORT.
 # CERBOS_SOCKET=/path/cerbos.http.sock serves HTTP on that unix socket instead, as the Lambda
 # extension does (unix:/tmp/cerbos.http.sock); gRPC then goes to the sibling *.grpc.sock.
 # State: .stack/<profile>/cerbos.{pid,log,env} (scripts/stack.sh down stops it as well).
@@ -28,6 +28,8 @@ export CERBOS_NO_TELEMETRY=1
 
 if [[ "$PROFILE" == test ]]; then
   : "${CERBOS_HTTP_PORT:=13592}" "${CERBOS_GRPC_PORT:=13593}"
+elif [[ "$PROFILE" == bench ]]; then
+  : "${CERBOS_HTTP_PORT:=23592}" "${CERBOS_GRPC_PORT:=23593}"
 else
   : "${CERBOS_HTTP_PORT:=3592}" "${CERBOS_GRPC_PORT:=3593}"
 fi
@@ -145,5 +147,5 @@ case "$cmd" in
   down) stop; log "stopped" ;;
   status) status ;;
   env) cat "$STATE/cerbos.env" ;;
-  *) echo "usage: $0 compile | up|down|status|env [dev|test]   (CERBOS_SOCKET=/path for a unix socket)" >&2; exit 2 ;;
+  *) echo "usage: $0 compile | up|down|status|env [dev|test|bench]   (CERBOS_SOCKET=/path for a unix socket)" >&2; exit 2 ;;
 esac

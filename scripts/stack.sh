@@ -141,6 +141,14 @@ PY
   wait_http stytch "$scheme://127.0.0.1:$STYTCH_PORT/__gatehouse/calls"
   wait_http sanity "$scheme://127.0.0.1:$SANITY_PORT/__gatehouse/calls"
 
+  # The Cerbos PDP (policies/ with hot reload). gated-content asks it when AUTHZ=cerbos: the
+  # default for `make dev`, so editing a policy changes the next gated read. The test profile's
+  # functions use the built-in rules; the e2e suite starts its own Cerbos-backed containers.
+  "$ROOT/scripts/cerbos.sh" up "$PROFILE"
+  local cerbos_url authz
+  cerbos_url="$(sed -n 's/^CERBOS_URL=//p' "$STATE/cerbos.env")"
+  if [[ "$PROFILE" == dev ]]; then authz="${AUTHZ:-cerbos}"; else authz="${AUTHZ:-builtin}"; fi
+
   log "seeding Secrets Manager (moto)"
   AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
     B2B_PROJECT="$B2B_PROJECT" CONSUMER_PROJECT="$CONSUMER_PROJECT" STYTCH_SECRET="$STYTCH_SECRET" \
@@ -161,6 +169,8 @@ STYTCH_BASE_URL=$scheme://127.0.0.1:$STYTCH_PORT${CA_FILE:+
 LOCAL_CA_FILE=$CA_FILE}
 CORS_ALLOWED_ORIGINS=http://localhost:3000
 CORS_MODE=function
+AUTHZ=$authz
+CERBOS_URL=$cerbos_url
 RUST_LOG=info
 $FN_TUNING"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_B2B_SECRET_ARN" >"$STATE/functions-b2b.env"
@@ -193,6 +203,8 @@ STYTCH_URL=$scheme://127.0.0.1:$STYTCH_PORT
 LOCAL_CA_FILE=$CA_FILE
 LAMBDA_URL=http://127.0.0.1:$LAMBDA_PORT
 LAMBDA_CONSUMER_URL=http://127.0.0.1:$LAMBDA_CONSUMER_PORT
+CERBOS_URL=$cerbos_url
+AUTHZ=$authz
 B2B_PROJECT=$B2B_PROJECT
 CONSUMER_PROJECT=$CONSUMER_PROJECT
 STYTCH_SECRET=$STYTCH_SECRET
@@ -209,6 +221,7 @@ ENV
   Secrets Manager (moto)  http://127.0.0.1:$MOTO_PORT
   Sanity emulator         $scheme://127.0.0.1:$SANITY_PORT   (token sk-local-write; deliveries: /__gatehouse/deliveries)
   Stytch emulator         $scheme://127.0.0.1:$STYTCH_PORT   (state: /__gatehouse/state)
+  Cerbos PDP              $cerbos_url   (policies/, hot reload; gated-content AUTHZ=$authz)
   publish-sync            http://127.0.0.1:$LAMBDA_PORT/lambda-url/publish-sync/
   delete-cleanup          http://127.0.0.1:$LAMBDA_PORT/lambda-url/delete-cleanup/
   gated-content           http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/{slug}

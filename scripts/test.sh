@@ -34,15 +34,12 @@ section "@insforge/sdk sends the token as Authorization: Bearer"
 
 section "unit tests + end to end (functions via cargo lambda watch, emulators, moto, PostgreSQL 15, Cerbos PDP)"
 trap 'scripts/stack.sh down test >/dev/null; scripts/pg.sh down >/dev/null; scripts/cerbos.sh down test >/dev/null' EXIT
-scripts/stack.sh up test
+scripts/stack.sh up test   # emulators, moto, the Cerbos PDP, the functions
 scripts/pg.sh up
-# After the stack: `stack.sh up` stops whatever its profile left running, the PDP included.
-scripts/cerbos.sh up test
 # One `cargo test --workspace`: unit tests (library, functions, Stytch emulator) and the e2e
 # suite. The same package set as the build above, so nothing is compiled twice (excluding a
 # package changes feature unification and rebuilds half the dependency tree).
 PG_URL="$(scripts/pg.sh env | sed -n 's/^PG_URL=//p')" \
-CERBOS_URL="$(scripts/cerbos.sh env test | sed -n 's/^CERBOS_URL=//p')" \
   cargo test --workspace -- --test-threads "${E2E_THREADS:-8}"
 
 section "all tests passed"

@@ -8,6 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
 
 use crate::cms::{SanityClient, SignatureError, WebhookEvent, signature};
+use crate::authz::AnyAuthorizer;
 use crate::config::{Config, ConfigError};
 use crate::error::Error;
 use crate::exchange;
@@ -273,15 +274,25 @@ impl GateApp {
     pub async fn init(function: &'static str) -> Result<Self, InitError> {
         let core = Core::init(function, CMS).await?;
         let verifier = core.session_verifier();
-        // Load the keys and warm the connections now; a failure here is logged, and the first
-        // request tries again.
+        let authz = AnyAuthorizer::from_config(&core.cfg, &core.http).map_err(InitError::Http)?;
+        // Load the keys, warm the connections and wait for the PDP (the Lambda extension starts
+        // beside the function) while init still has a full CPU; a failure here is logged, and
+        // the first request tries again (and answers 503 if the PDP is still not there).
         if core.cfg.init_warmup {
-            let (keys, ()) = tokio::join!(verifier.jwks.refresh(), core.warm());
+            let pdp = async {
+                if let AnyAuthorizer::Cerbos(c) = &authz {
+                    match c.wait_serving(core.cfg.timeouts.init_budget / 2).await {
+                        Ok(t) => tracing::info!(wait_ms = t.as_secs_f64() * 1e3, "Cerbos PDP serving"),
+                        Err(e) => tracing::warn!(error = %e, "Cerbos PDP not serving at init"),
+                    }
+                }
+            };
+            let (keys, (), ()) = tokio::join!(verifier.jwks.refresh(), core.warm(), pdp);
             if let Err(e) = keys {
                 tracing::warn!(error = %e, "JWKS not loaded at init");
             }
         }
-        let gate = Gate::new(verifier, &core.cfg);
+        let gate = Gate::new(verifier, &core.cfg, authz);
         Ok(GateApp { core, gate })
     }
 
@@ -293,17 +304,18 @@ impl GateApp {
         let cms = self.core.sanity(&secrets);
         let idp = self.core.stytch(&secrets);
         let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget);
-        let (mut result, mut calls) = http::counting(self.gate.read(&idp, &cms, &greq, deadline)).await;
+        let mut log = Map::new();
+        let (mut result, mut calls) = http::counting(self.gate.read(&idp, &cms, &greq, &rid, deadline, &mut log)).await;
         // Stytch refused our credentials: maybe rotated. One rate-limited re-read, one retry.
         if matches!(result, Err(Error::Idp(IdpError::Unauthorized)))
             && let Some(s) = self.core.secrets.force_reread().await {
                 let idp = self.core.stytch(&s);
-                let (r, c) = http::counting(self.gate.read(&idp, &cms, &greq, deadline)).await;
+                let (r, c) = http::counting(self.gate.read(&idp, &cms, &greq, &rid, deadline, &mut log)).await;
                 (result, calls) = (r, calls + c);
             }
 
         let reply = BrowserReply { function: self.core.function, methods: "GET", served: "served" };
-        reply.send(&self.core.cfg, &greq, &rid, started, result, calls)
+        reply.send(&self.core.cfg, &greq, &rid, started, result, calls, log)
     }
 }
 
@@ -319,7 +331,8 @@ struct BrowserReply {
 }
 
 impl BrowserReply {
-    fn send(&self, cfg: &Config, greq: &GateRequest, rid: &str, started: Instant, result: Result<Value, Error>, calls: u32) -> Response<Body> {
+    #[allow(clippy::too_many_arguments)]
+    fn send(&self, cfg: &Config, greq: &GateRequest, rid: &str, started: Instant, result: Result<Value, Error>, calls: u32, mut log: Map<String, Value>) -> Response<Body> {
         let cors_here = cfg.cors_in_function;
         let preflight = greq.method == "OPTIONS";
         let mut headers: Vec<(&str, String)> = vec![
@@ -330,7 +343,6 @@ impl BrowserReply {
         if let Some(h) = &cors {
             headers.extend(h.iter().map(|(k, v)| (*k, v.clone())));
         }
-        let mut log = Map::new();
         let (status, body, outcome) = match result {
             // A preflight from an origin not on the list gets no CORS headers and a 403.
             Ok(_) if preflight && cors.is_none() => {
@@ -411,7 +423,7 @@ impl TokenApp {
         let greq = gate_request(&req);
         let (result, calls) = http::counting(self.exchange(&req, &greq)).await;
         let reply = BrowserReply { function: self.core.function, methods: "POST", served: "minted" };
-        reply.send(&self.core.cfg, &greq, &rid, started, result, calls)
+        reply.send(&self.core.cfg, &greq, &rid, started, result, calls, Map::new())
     }
 
     async fn exchange(&self, req: &Request, greq: &GateRequest) -> Result<Value, Error> {
@@ -431,7 +443,7 @@ impl TokenApp {
             .ok_or(session::SessionError::Missing)?;
         let session = self.verifier.verify(token).await?;
         let secrets = self.core.secrets.fresh().await;
-        let insforge = secrets.insforge.as_ref().ok_or(Error::Authz("InsForge secret not loaded".into()))?;
+        let insforge = secrets.insforge.as_ref().ok_or(Error::Misconfigured("InsForge secret not loaded"))?;
         let minted = exchange::mint(&session, insforge, now_ms() / 1000)?;
         Ok(json!({ "access_token": minted.token, "token_type": "Bearer", "expires_at": minted.expires_at }))
     }

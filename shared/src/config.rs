@@ -52,6 +52,36 @@ pub struct Config {
     pub local_ca_file: Option<String>,
     /// Open connections (and load the JWKS) during init rather than on the first request.
     pub init_warmup: bool,
+    /// Who decides gated reads (gated-content only).
+    pub authz: AuthzConfig,
+}
+
+/// `AUTHZ=builtin` (default): the rules compiled into gatehouse. `AUTHZ=cerbos`: the Cerbos PDP
+/// at `CERBOS_URL` (`http://host:port`, or `unix:/tmp/cerbos.http.sock` for the Lambda extension).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthzConfig {
+    Builtin,
+    Cerbos { endpoint: CerbosEndpoint, timeout: Duration },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CerbosEndpoint {
+    Tcp(String),
+    Unix(String),
+}
+
+fn authz() -> Result<AuthzConfig, ConfigError> {
+    match var("AUTHZ").as_deref().map(str::trim) {
+        None | Some("builtin") => Ok(AuthzConfig::Builtin),
+        Some("cerbos") => {
+            let endpoint = match required("CERBOS_URL")? {
+                u if u.starts_with("unix:/") => CerbosEndpoint::Unix(u["unix:".len()..].to_string()),
+                _ => CerbosEndpoint::Tcp(url("CERBOS_URL")?.unwrap_or_default()),
+            };
+            Ok(AuthzConfig::Cerbos { endpoint, timeout: millis("CERBOS_TIMEOUT_MS", 500)? })
+        }
+        Some(other) => Err(ConfigError::Invalid { name: "AUTHZ", reason: format!("expected builtin or cerbos, got {other:?}") }),
+    }
 }
 
 /// The reconciler's pace: rules repaired at once, and provider calls per second (a token bucket
@@ -158,6 +188,7 @@ impl Config {
             },
             local_ca_file: var("LOCAL_CA_FILE"),
             init_warmup: num("INIT_WARMUP", 1)? != 0,
+            authz: authz()?,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The one place that maps every failure (and every sync outcome) to an HTTP status and a stable
 //! machine-readable code.
 
+use crate::authz::AuthzError;
 use crate::cms::{CmsError, SignatureError, webhook::BodyError};
 use crate::gate::session::SessionError;
 use crate::http::UpstreamError;
@@ -34,8 +35,11 @@ pub enum Error {
     MfaRequired,
     #[error("origin not allowed")]
     OriginNotAllowed,
-    #[error("authorization service: {0}")]
-    Authz(String),
+    #[error("authorization: {0}")]
+    Authz(#[from] AuthzError),
+    /// Something init should have guaranteed is missing (a bug, not the caller's fault).
+    #[error("misconfigured: {0}")]
+    Misconfigured(&'static str),
 }
 
 fn upstream_status(e: &UpstreamError) -> u16 {
@@ -69,7 +73,9 @@ impl Error {
             Error::Session(e) => e.status(),
             Error::MfaRequired => 403,
             Error::OriginNotAllowed => 403,
+            // PDP down, slow or answering garbage, or a plan that cannot be expressed exactly.
             Error::Authz(_) => 503,
+            Error::Misconfigured(_) => 500,
         }
     }
 
@@ -90,6 +96,7 @@ impl Error {
             Error::MfaRequired => "mfa_required",
             Error::OriginNotAllowed => "origin_not_allowed",
             Error::Authz(_) => "authz_unavailable",
+            Error::Misconfigured(_) => "internal_error",
         }
     }
 
@@ -102,6 +109,8 @@ impl Error {
                 "the identity provider failed or timed out; retry later".into()
             }
             Error::Session(_) => "invalid or expired session".into(),
+            // Never allow, never pretend a document is missing: the decision could not be made.
+            Error::Authz(_) => "the authorization service failed or timed out; retry later".into(),
             other => other.to_string(),
         }
     }

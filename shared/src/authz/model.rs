@@ -9,6 +9,8 @@ use crate::idp::SyncedAccess;
 
 /// Stytch role of cross-tenant staff (derived role `platform_admin`).
 pub const PLATFORM_ADMIN_ROLE: &str = "gatehouse_platform_admin";
+/// The role Stytch gives every B2B member.
+pub const MEMBER_ROLE: &str = "stytch_member";
 /// The consumer-project role (derived role `subscriber`).
 pub const CONSUMER_ROLE: &str = "stytch_user";
 
@@ -69,9 +71,10 @@ pub fn principal(session: Option<&Session>, access: Option<&SyncedAccess>) -> Pr
         };
     };
     let mut roles = s.roles.clone();
-    if s.organization_id.is_none() && roles.is_empty() {
-        // Stytch consumer sessions carry `stytch_user`; Cerbos refuses an empty role list.
-        roles.push(CONSUMER_ROLE.into());
+    if roles.is_empty() {
+        // Cerbos refuses an empty role list. Stytch gives every B2B member `stytch_member` and
+        // every consumer user `stytch_user`, so these are the roles the session implies.
+        roles.push(if s.organization_id.is_some() { MEMBER_ROLE } else { CONSUMER_ROLE }.into());
     }
     Principal {
         id: s.subject.clone(),

@@ -1,4 +1,5 @@
-//! gated-content: verify the session, load its synced access, and let the GROQ filter decide.
+//! gated-content: verify the session, load its synced access, and let the authorizer decide
+//! (one document: a check in gatehouse; a list: a filter inside the GROQ query).
 
 pub mod access;
 pub mod query;
@@ -6,7 +7,7 @@ pub mod session;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::cms::SanityClient;
 use crate::cms::webhook::valid_document_id;
@@ -14,6 +15,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http::Deadline;
 use crate::idp::IdentityProvider;
+use crate::authz::model::{self, Decision, ResourceAttr};
+use crate::authz::{AnyAuthorizer, Authorizer};
 use access::AccessCache;
 use session::{Session, Verifier};
 
@@ -112,15 +115,25 @@ pub struct Gate<P> {
     pub verifier: Verifier,
     pub access: AccessCache,
     pub content_types: Vec<String>,
+    pub authz: AnyAuthorizer,
     _idp: std::marker::PhantomData<P>,
 }
 
+/// A document as the single read fetches it: its id, its `content` attributes and its fields.
+#[derive(serde::Deserialize)]
+struct Fetched {
+    id: String,
+    attr: Value,
+    doc: Value,
+}
+
 impl<P: IdentityProvider> Gate<P> {
-    pub fn new(verifier: Verifier, cfg: &Config) -> Self {
+    pub fn new(verifier: Verifier, cfg: &Config, authz: AnyAuthorizer) -> Self {
         Gate {
             verifier,
             access: AccessCache::new(cfg.access_cache_ttl),
             content_types: cfg.content_types.clone(),
+            authz,
             _idp: std::marker::PhantomData,
         }
     }
@@ -134,8 +147,8 @@ impl<P: IdentityProvider> Gate<P> {
         }
     }
 
-    /// Serves a read. Returns the JSON body of a 200.
-    pub async fn read(&self, idp: &P, cms: &SanityClient, req: &GateRequest, deadline: Deadline) -> Result<Value, Error> {
+    /// Serves a read. Returns the JSON body of a 200; `log` gets the decision's audit fields.
+    pub async fn read(&self, idp: &P, cms: &SanityClient, req: &GateRequest, request_id: &str, deadline: Deadline, log: &mut Map<String, Value>) -> Result<Value, Error> {
         let route = route(req, &self.content_types)?;
         if route == Route::Preflight {
             return Ok(Value::Null);
@@ -145,32 +158,40 @@ impl<P: IdentityProvider> Gate<P> {
             Some(s) => self.access.get(idp, &s.target(), deadline).await?,
             None => None,
         };
-        let mut params = query::params(session.as_ref(), access.as_ref(), &self.content_types);
+        let principal = model::principal(session.as_ref(), access.as_ref());
+        let mut params = Map::new();
         match route {
             Route::Preflight => Ok(Value::Null),
             Route::Slug(key) | Route::GatedRoute(key) => {
                 let by_route = key.starts_with('/');
+                params.insert("contentTypes".into(), json!(self.content_types));
                 params.insert("key".into(), key.into());
-                let doc: Value = cms.query(query::one(by_route), Value::Object(params), deadline).await?;
-                if doc.is_null() {
+                let found: Option<Fetched> = cms.query(query::one(by_route), Value::Object(params), deadline).await?;
+                let Some(found) = found else { return Err(Error::NotFound) };
+                let Ok(attr) = serde_json::from_value::<ResourceAttr>(found.attr) else {
+                    // A field of the wrong type (say requiredPlans: "pro"): the document is outside
+                    // the contract, so nobody's decision about it can be trusted.
+                    tracing::warn!(document_id = %found.id, "document attributes do not fit the policy contract; not served");
                     return Err(Error::NotFound);
+                };
+                let (decision, audit) = self.authz.check(request_id, &principal, &found.id, &attr, deadline).await?;
+                audit.log_into(self.authz.name(), log);
+                log.insert("document_id".into(), found.id.into());
+                match decision {
+                    Decision { read: true, .. } => Ok(json!({ "document": found.doc })),
+                    Decision { discover: true, .. } => Err(Error::MfaRequired),
+                    _ => Err(Error::NotFound),
                 }
-                // Matched but not projected: visible only with a second factor.
-                if doc.get("_id").is_none() {
-                    return Err(Error::MfaRequired);
-                }
-                let mut doc = doc;
-                if let Some(o) = doc.as_object_mut() {
-                    o.remove("_public");
-                }
-                Ok(json!({ "document": doc }))
             }
             Route::List { doc_type, limit, after } => {
+                let (filter, audit) = self.authz.list_filter(request_id, &principal, deadline).await?;
+                audit.log_into(self.authz.name(), log);
+                params = filter.params;
                 params.insert("type".into(), doc_type.into());
                 params.insert("after".into(), after.into());
                 // One extra row tells whether there is a next page.
                 params.insert("limit".into(), (limit + 1).into());
-                let docs: Vec<Value> = cms.query(query::list(), Value::Object(params), deadline).await?;
+                let docs: Vec<Value> = cms.query(&query::list(&filter.groq), Value::Object(params), deadline).await?;
                 let more = docs.len() > limit as usize;
                 let docs: Vec<Value> = docs.into_iter().take(limit as usize).collect();
                 let next = if more { docs.last().and_then(|d| d["_id"].as_str()).map(encode_cursor) } else { None };

@@ -1,7 +1,8 @@
 //! Cerbos equivalence (issue #11 groundwork), against the real PDP (scripts/cerbos.sh, the
 //! repo's policies) and the Sanity emulator (groq-js): for generated principals × documents,
 //! (a) the GROQ filter translated from PlanResources returns exactly the documents CheckResources
-//! allows, and (b) the built-in decision equals the PDP's for read, list and discover.
+//! allows, (b) the built-in decision equals the PDP's for read, list and discover, and (c) the
+//! built-in list filter returns the same documents as the plan's.
 
 use std::collections::BTreeSet;
 
@@ -11,9 +12,6 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-fn cerbos_url() -> String {
-    std::env::var("CERBOS_URL").unwrap_or_else(|_| panic!("CERBOS_URL is not set: run through `make test` (it starts the PDP with scripts/cerbos.sh up test)"))
-}
 
 fn pick<'a>(rng: &mut fastrand::Rng, from: &[&'a str]) -> Vec<&'a str> {
     from.iter().copied().filter(|_| rng.bool()).collect()
@@ -78,7 +76,7 @@ fn document(rng: &mut fastrand::Rng, tag: &str, i: usize) -> (Value, ResourceAtt
     }
     let org = ["", "org-a", "org-b"][rng.usize(..3)].to_string();
     if !org.is_empty() {
-        d["organization"] = json!({"_type": "reference", "_ref": org, "_weak": true});
+        d["organizationId"] = json!(org);
     }
     let attr = ResourceAttr {
         doc_type: t,
@@ -163,6 +161,18 @@ async fn plan_filters_equal_check_and_the_builtin_agrees() {
             }
         }
         assert_eq!(via_plan, via_check, "principal {p:?}\nplan {plan}\ngroq {groq}");
+        // (c) the built-in list filter returns the same documents.
+        let b = gatehouse::authz::builtin::list_filter(&p);
+        let groq = format!(
+            r#"{{"g": *[_type == "accessRule" && defined(gatedRoutes)].gatedRoutes[].path}}{{"r": *[eqTag == $eqTag && ({})]._id}}.r"#,
+            b.groq
+        );
+        let mut params = b.params.clone();
+        params.insert("eqTag".into(), json!(tag));
+        let r: Value =
+            s.http.post(&query_url).bearer_auth("sk-local-read").json(&json!({"query": groq, "params": params})).send().await.unwrap().json().await.unwrap();
+        let via_builtin: BTreeSet<String> = r["result"].as_array().unwrap_or_else(|| panic!("{r}")).iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        assert_eq!(via_builtin, via_check, "principal {p:?}\nbuilt-in groq {groq}");
     }
     assert!(compared >= 1500 && conditional >= 5, "compared {compared}, conditional plans {conditional}");
 }

@@ -373,3 +373,37 @@ pub async fn synced_then_hand_edited(extra_patch: Option<Value>) -> (String, Str
     let writes = s.org_writes(&org).await;
     (org, id, writes)
 }
+
+/// A function started as a fresh container with the stack's env (B2B or consumer project) plus
+/// `env`, driven through its own Runtime API; killed when the child is dropped.
+pub async fn container(bin: &str, consumer: bool, env: &[(&str, &str)]) -> (gatehouse_tests::runtime_api::RuntimeApi, tokio::process::Child) {
+    let api = gatehouse_tests::runtime_api::RuntimeApi::start().await;
+    let mut cmd = tokio::process::Command::new(format!("{}/../target/debug/{bin}", env!("CARGO_MANIFEST_DIR")));
+    let file = if consumer { "functions-consumer.env" } else { "functions-b2b.env" };
+    let fns = std::fs::read_to_string(format!("{}/../.stack/test/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    for line in fns.lines().filter_map(|l| l.split_once('=')) {
+        cmd.env(line.0, line.1);
+    }
+    cmd.env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", bin)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    (api, cmd.spawn().unwrap())
+}
+
+pub async fn invoke(api: &gatehouse_tests::runtime_api::RuntimeApi, event: Value) -> Value {
+    api.push(event);
+    tokio::time::timeout(Duration::from_secs(20), api.answer()).await.expect("function answered").unwrap().response
+}
+
+/// The test stack's Cerbos PDP (scripts/stack.sh starts it with policies/).
+pub fn cerbos_url() -> String {
+    std::env::var("CERBOS_URL").unwrap_or_else(|_| stack().var("CERBOS_URL").to_string())
+}

@@ -6,6 +6,7 @@ mod cold_start;
 mod common;
 mod delete;
 mod gate;
+mod policies;
 mod publish;
 mod reconcile;
 mod security;

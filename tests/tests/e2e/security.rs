@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_tests::runtime_api::{RuntimeApi, url_event};
+use gatehouse_tests::runtime_api::url_event;
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -192,35 +192,6 @@ async fn sanity_failures_are_5xx_and_nothing_is_written() {
     assert_eq!(s.org_metadata(&org).await["sanity_access"]["region"], "us");
 }
 
-/// A function started as a fresh container, with its own env, driven through a Runtime API.
-async fn container(bin: &str, env: &[(&str, &str)]) -> (RuntimeApi, tokio::process::Child) {
-    let s = stack();
-    let api = RuntimeApi::start().await;
-    let mut cmd = tokio::process::Command::new(format!("{}/../target/debug/{bin}", env!("CARGO_MANIFEST_DIR")));
-    let fns = std::fs::read_to_string(format!("{}/../.stack/test/functions-consumer.env", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    for line in fns.lines().filter_map(|l| l.split_once('=')) {
-        cmd.env(line.0, line.1);
-    }
-    cmd.env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", bin)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let _ = s;
-    (api, cmd.spawn().unwrap())
-}
-
-async fn invoke(api: &RuntimeApi, event: Value) -> Value {
-    api.push(event);
-    tokio::time::timeout(Duration::from_secs(20), api.answer()).await.expect("function answered").unwrap().response
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn jwks_unreachable_cold_container_is_503_warm_container_keeps_working() {
     let _g = SHARED_PATHS.read().await;
@@ -232,7 +203,7 @@ async fn jwks_unreachable_cold_container_is_503_warm_container_keeps_working() {
     let read = url_event("GET", "/content/nothing-here", "", &[("authorization", &format!("Bearer {token}"))], None);
 
     // Warm container: keys loaded at init; then the JWKS goes down.
-    let (warm, _w) = container("gated-content", &[]).await;
+    let (warm, _w) = container("gated-content", true, &[]).await;
     let r = invoke(&warm, read.clone()).await;
     assert_eq!(r["statusCode"], 404, "{r}");
     s.stytch_fault("GET", &path, json!({"status": 503}), 100_000).await;
@@ -240,7 +211,7 @@ async fn jwks_unreachable_cold_container_is_503_warm_container_keeps_working() {
     assert_eq!(r["statusCode"], 404, "cached keys keep verifying: {r}");
 
     // Cold container while the JWKS is down: cannot verify anyone → 503, not 401.
-    let (cold, _c) = container("gated-content", &[]).await;
+    let (cold, _c) = container("gated-content", true, &[]).await;
     let r = invoke(&cold, read.clone()).await;
     assert_eq!(r["statusCode"], 503, "{r}");
     // Anonymous reads need no keys.
@@ -267,7 +238,7 @@ async fn webhook_secret_rotation_accepts_both_then_only_the_new_one() {
     };
     let name = format!("rotation/{n}");
     let arn = moto(s, "CreateSecret", json!({"Name": name, "SecretString": sanity("whsec_old", None)})).await["ARN"].as_str().unwrap().to_string();
-    let (api, _p) = container("publish-sync", &[("SANITY_SECRET_ARN", &arn), ("SECRETS_MAX_AGE_S", "1"), ("SECRETS_REREAD_MIN_S", "1")]).await;
+    let (api, _p) = container("publish-sync", true, &[("SANITY_SECRET_ARN", &arn), ("SECRETS_MAX_AGE_S", "1"), ("SECRETS_REREAD_MIN_S", "1")]).await;
     let body = json!({"_id": "drafts.rotation", "_type": "accessRule", "before": null}).to_string();
     let deliver = |secret: &str| url_event("POST", "/", "", &[("sanity-webhook-signature", &gatehouse::cms::signature::header(secret, now_ms(), body.as_bytes()))], Some(&body));
     assert_eq!(invoke(&api, deliver("whsec_old")).await["statusCode"], 200);
@@ -305,7 +276,7 @@ async fn moto(s: &Stack, action: &str, body: Value) -> Value {
 async fn invalid_utf8_body_is_verified_then_refused_as_malformed() {
     let _g = SHARED_PATHS.read().await;
     let s = stack();
-    let (api, _p) = container("publish-sync", &[]).await;
+    let (api, _p) = container("publish-sync", true, &[]).await;
     // A function URL hands non-text bodies over base64-encoded; the signature covers the bytes.
     let bytes: Vec<u8> = b"{\"_id\":\"\xff\xfe\"}".to_vec();
     let mut ev = url_event("POST", "/", "", &[("sanity-webhook-signature", &gatehouse::cms::signature::header(s.var("WEBHOOK_SECRET"), now_ms(), &bytes))], None);
