@@ -377,6 +377,16 @@ pub async fn synced_then_hand_edited(extra_patch: Option<Value>) -> (String, Str
 /// A function started as a fresh container with the stack's env (B2B or consumer project) plus
 /// `env`, driven through its own Runtime API; killed when the child is dropped.
 pub async fn container(bin: &str, consumer: bool, env: &[(&str, &str)]) -> (gatehouse_tests::runtime_api::RuntimeApi, tokio::process::Child) {
+    container_logging(bin, consumer, env, None).await
+}
+
+/// `container`, with the function's stdout (its request and metric lines) written to `stdout`.
+pub async fn container_logging(
+    bin: &str,
+    consumer: bool,
+    env: &[(&str, &str)],
+    stdout: Option<&std::path::Path>,
+) -> (gatehouse_tests::runtime_api::RuntimeApi, tokio::process::Child) {
     let api = gatehouse_tests::runtime_api::RuntimeApi::start().await;
     let mut cmd = tokio::process::Command::new(format!("{}/../target/debug/{bin}", env!("CARGO_MANIFEST_DIR")));
     let file = if consumer { "functions-consumer.env" } else { "functions-b2b.env" };
@@ -389,7 +399,10 @@ pub async fn container(bin: &str, consumer: bool, env: &[(&str, &str)]) -> (gate
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
+        .stdout(match stdout {
+            Some(p) => std::process::Stdio::from(std::fs::File::create(p).unwrap()),
+            None => std::process::Stdio::null(),
+        })
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
     for (k, v) in env {

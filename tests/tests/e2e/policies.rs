@@ -138,7 +138,8 @@ async fn builtin_and_cerbos_decide_every_read_the_same() {
     let t = &w.tag;
     let (builtin, _b) = container("gated-content", false, &[("AUTHZ", "builtin")]).await;
     let url = cerbos_url();
-    let (cerbos, _c) = container("gated-content", false, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &url)]).await;
+    let log = std::env::temp_dir().join(format!("gatehouse-cerbos-gate-{t}.log"));
+    let (cerbos, _c) = container_logging("gated-content", false, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &url)], Some(&log)).await;
 
     use Who::*;
     // (who, document, status): one document at a time (CheckResources).
@@ -176,6 +177,18 @@ async fn builtin_and_cerbos_decide_every_read_the_same() {
         }
     }
 
+    // Each decision is traceable: the request line names the PDP call and the deciding policy.
+    let lines: Vec<Value> = std::fs::read_to_string(&log).unwrap().lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let line = |doc: &str| lines.iter().find(|l| l["document_id"] == format!("pol-{doc}-{t}")).unwrap_or_else(|| panic!("no request line for {doc}"));
+    for (doc, outcome) in [("tenant-a", "served"), ("admins", "not_found"), ("mfa", "mfa_required")] {
+        let l = line(doc);
+        assert_eq!(l["authz"], "cerbos", "{l}");
+        assert_eq!(l["authz_policy"], "resource.content.vdefault", "{l}");
+        assert!(l["authz_request_id"].as_str().is_some_and(|r| r == l["request_id"]), "{l}");
+        assert!(l["authz_call_id"].as_str().is_some_and(|c| !c.is_empty()), "{l}");
+        assert!(lines.iter().any(|x| x["document_id"] == l["document_id"] && x["outcome"] == outcome), "{doc}: {outcome}");
+    }
+
     // (who, reports listed): list pages (PlanResources → GROQ filter for Cerbos).
     let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
     let lists: &[(Who, BTreeSet<String>)] = &[
@@ -193,6 +206,9 @@ async fn builtin_and_cerbos_decide_every_read_the_same() {
             assert_eq!(&listed(api, t, tok.as_deref()).await, want, "{name}: {who:?} lists");
         }
     }
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert!(lines.contains(r#""authz_filter":"KIND_CONDITIONAL""#) && lines.contains(r#""authz_filter":"KIND_ALWAYS_ALLOWED""#), "list lines carry the plan kind");
+    let _ = std::fs::remove_file(&log);
 }
 
 /// A PDP of this test's own, on a copy of policies/ (so editing it touches nobody else).
