@@ -15,7 +15,7 @@ VENV="$ROOT/.venv"
 REQ="$ROOT/requirements-tools.txt"
 STAMP="$VENV/.bootstrap-stamp"
 SAM_CLI_VERSION="1.170.0"
-NODE_DIRS=(emulators/sanity emulators/stytch/sdk-test studio insforge/sdk-test cerbos)
+NODE_DIRS=(emulators/sanity emulators/stytch/sdk-test studio insforge/sdk-test cerbos emulators/descope/sdk-test)
 
 log() { printf 'bootstrap: %s\n' "$*"; }
 t0=$SECONDS

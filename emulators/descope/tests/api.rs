@@ -571,3 +571,18 @@ async fn seed_control_endpoint_and_unknown_routes() {
     let (s, v) = e.get("/v1/mgmt/license").await;
     assert_eq!(s, 200, "{v}");
 }
+
+#[tokio::test]
+async fn example_seed_file_applies() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/seed.example.json")).unwrap();
+    let mut c = Config::new(PID, KEY);
+    c.seed = Some(serde_json::from_str(&text).unwrap());
+    let e = start_with(c).await;
+    let (s, v) = e.get("/v1/mgmt/user?loginId=ada@acme.example").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["user"]["userId"], "U2ada0000000000000000000000000");
+    assert_eq!(v["user"]["userTenants"][0]["permissions"], json!(["tenant.admin", "content.read", "content.write"]));
+    let (_, v) = e.control("/__gatehouse/sessions", json!({"login_id": "ada@acme.example"})).await;
+    let c = verify(&jwks(&e).await, v["session_jwt"].as_str().unwrap());
+    assert_eq!(c["tenants"]["T2acme000000000000000000000000"]["roles"], json!(["acme-admin", "editor"]));
+}
