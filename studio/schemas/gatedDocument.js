@@ -1,9 +1,9 @@
 import {REGIONS} from './constants.js'
-import {planSlugList, routePath, slugValue, uniqueStrings} from './validators.js'
+import {organizationId, planSlugList, routePath, slugValue, uniqueStrings} from './validators.js'
 
 // Builds the schema of one gated document type (article, doc, report).
-// gated-content filters on requiredPlans[] / requiredRoles[] / regions[] inside its GROQ query, so a
-// document a user may not read is never fetched. Empty lists mean "no restriction of that kind".
+// gated-content's authorizer (built-in rules or Cerbos, README "Policies with Cerbos") judges
+// requiredPlans[] / requiredRoles[] / regions[] / organizationId. Empty means "no restriction of that kind".
 export function gatedDocument({name, title}) {
   return {
     name,
@@ -58,6 +58,14 @@ export function gatedDocument({name, title}) {
         of: [{type: 'string'}],
         options: {list: REGIONS},
         validation: (Rule) => Rule.custom(uniqueStrings),
+      },
+      {
+        name: 'organizationId',
+        title: 'Owning organization',
+        type: 'string',
+        description:
+          'Stytch organization ID (organization-test-… / organization-live-…) when only that organization may read it; leave empty for shared content',
+        validation: (Rule) => Rule.custom(organizationId),
       },
     ],
     preview: {select: {title: 'title', subtitle: 'slug.current'}},

@@ -240,6 +240,7 @@ describe('schemas', () => {
         requiredRoles: 'array',
         regions: 'array',
         route: 'string',
+        organizationId: 'string',
       })) {
         assert.equal(fields[fname]?.type, ftype, `${name}.${fname}`)
       }
@@ -255,6 +256,10 @@ describe('schemas', () => {
       assert.equal(customOf(fields.requiredRoles)(['a', 'a']), v.uniqueStrings(['a', 'a']))
       assert.equal(customOf(fields.regions)(['eu', 'eu']), v.uniqueStrings(['eu', 'eu']))
       assert.deepEqual(fields.regions.options.list.map((o) => o.value), ['eu', 'us', 'apac'])
+      const org = customOf(fields.organizationId)
+      assert.equal(org(undefined), true) // shared content
+      assert.equal(org(ORG), true)
+      assert.ok(isMessage(org('acme')), 'an id that is not a Stytch organization id is refused')
     })
   }
 })
