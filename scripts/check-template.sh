@@ -3,6 +3,8 @@
 #   1. cfn-lint (must report nothing) on the SAM template and on its SAM-transformed CloudFormation
 #   2. sam validate --lint, only where SAM CLI is installed (SAM_CLI=1 scripts/bootstrap.sh)
 #   3. scripts/check_template.py: assertions on the SAM-transformed template
+#   4. scripts/check-cerbos-layer.sh: builds CerbosPoliciesLayer as sam build does (its Makefile) and
+#      asks the pinned PDP, configured by the layer, for decisions over a unix socket
 # Usage: scripts/check-template.sh [template.yaml]
 set -euo pipefail
 
@@ -53,3 +55,8 @@ t=$SECONDS
 # The checker must also reject deliberately broken copies (OPTIONS, '*' resources, AWS_IAM, ...).
 "$VENV/bin/python" "$ROOT/scripts/check_template.py" --self-test "$TEMPLATE" | tail -n 1
 step "transformed-template assertions ok ($((SECONDS - t))s)"
+
+t=$SECONDS
+step "Cerbos policies layer (scripts/check-cerbos-layer.sh)"
+"$ROOT/scripts/check-cerbos-layer.sh"
+step "Cerbos policies layer ok ($((SECONDS - t))s)"

@@ -18,6 +18,7 @@ import copy
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -52,9 +53,38 @@ SECRET_PARAMS: dict[str, tuple[str, ...]] = {
 }
 COMMON_ENV = ("STYTCH_SECRET_ARN", "SANITY_SECRET_ARN", "IDP", "RUST_LOG", "SECRETS_MAX_AGE_S")
 CORS_ENV = {"CORS_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "CorsAllowedOrigins"}]}, "CORS_MODE": "url"}
-# logical id -> environment variables (beyond COMMON_ENV) and the exact value each must have.
+
+# ---- Cerbos (Authorizer cerbos): the official extension layer plus this stack's policies layer --
+# The Cerbos extension (cerbosext) always listens on these sockets; gated-content's CERBOS_URL must
+# be the HTTP one, and cerbos/lambda-layer/cerbos.yaml must say the same.
+CERBOS_HTTP_SOCKET = "unix:/tmp/cerbos.http.sock"
+CERBOS_GRPC_SOCKET = "unix:/tmp/cerbos.grpc.sock"
+CERBOS_FUNCTION = "GatedContentFunction"
+CERBOS_CONDITION = "UseCerbos"
+CERBOS_LAYER = "CerbosPoliciesLayer"  # source logical id (SAM appends a hash when transforming)
+CERBOS_LAYER_CONTENT_URI = "cerbos/lambda-layer/"
+# A layer's files appear under /opt; cerbos/lambda-layer/Makefile builds cerbos/{.cerbos.yaml,policies}.
+CERBOS_CONFIG_PATH = "/opt/cerbos/.cerbos.yaml"
+CERBOS_POLICY_DIR = "/opt/cerbos/policies"
+CERBOS_ENV = {
+    "AUTHZ": {"Ref": "Authorizer"},
+    "CERBOS_URL": CERBOS_HTTP_SOCKET,
+    "CERBOS_CONFIG": CERBOS_CONFIG_PATH,
+    "XDG_CACHE_HOME": "/tmp",  # the extension's cache; /tmp is the only writable directory
+    "CERBOS_LOG_LEVEL": "warn",
+}
+# CerbosExtensionLayerArn's AllowedPattern: what it must accept and reject.
+LAYER_ARN_OK = ("", "arn:aws:lambda:eu-west-1:123456789012:layer:cerbos-lambda-extension-layer:7",
+                "arn:aws-cn:lambda:cn-north-1:123456789012:layer:cerbosext:1")
+LAYER_ARN_BAD = ("cerbos", "arn:aws:lambda:eu-west-1:123456789012:layer:cerbos-lambda-extension-layer",
+                 "arn:aws:lambda:eu-west-1:123456789012:function:gated-content",
+                 "arn:aws:serverlessrepo:us-east-1:123456789012:applications/cerbos-lambda-extension-arm64",
+                 " arn:aws:lambda:eu-west-1:123456789012:layer:cerbosext:1")
+
+# logical id -> environment variables (beyond COMMON_ENV) and the exact value each must have. A
+# function has exactly COMMON_ENV plus these: anything else (a CERBOS_* on a sync function) fails.
 FUNCTION_ENV: dict[str, dict[str, Any]] = {
-    "GatedContentFunction": {"ACCESS_CACHE_TTL_S": {"Ref": "AccessCacheTtlSeconds"}, **CORS_ENV},
+    "GatedContentFunction": {"ACCESS_CACHE_TTL_S": {"Ref": "AccessCacheTtlSeconds"}, **CORS_ENV, **CERBOS_ENV},
     "TokenExchangeFunction": {"INSFORGE_SECRET_ARN": {"Ref": "InsForgeSecretArn"}, **CORS_ENV},
     "ReconcileFunction": {
         "RECONCILE_CONCURRENCY": "4",
@@ -79,7 +109,9 @@ PARAMETER_VALUES = {
     "AWS::Region": "eu-west-1",
     "AWS::AccountId": "123456789012",
     "AWS::Partition": "aws",
-    "AWS::StackName": "gatehouse",
+    # No AWS::StackName: the translator substitutes given values into a LayerVersion's LayerName
+    # (to hash the logical id), which would leave `!Sub "gatehouse-cerbos-policies"` behind, a
+    # Fn::Sub without variables that cfn-lint reports (W1020) on the transformed copy.
 }
 
 
@@ -131,6 +163,9 @@ def sam_transform(template: dict[str, Any]) -> dict[str, Any]:
         if res.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str) \
                 and not props["CodeUri"].startswith("s3://"):
             props["CodeUri"] = f"s3://gatehouse-check/{lid}.zip"
+        if res.get("Type") == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str) \
+                and not props["ContentUri"].startswith("s3://"):
+            props["ContentUri"] = f"s3://gatehouse-check/{lid}.zip"
     return transform(
         template,
         dict(PARAMETER_VALUES),
@@ -216,8 +251,14 @@ def check_functions(out: dict[str, Any]) -> list[str]:
             errors.append(f"{lid}: Architectures must be [arm64], got {p.get('Architectures')!r}")
         if p.get("Handler") != "bootstrap":
             errors.append(f"{lid}: Handler must be bootstrap, got {p.get('Handler')!r}")
-        if p.get("MemorySize") != ref("MemorySize"):
-            errors.append(f"{lid}: MemorySize must be !Ref MemorySize, got {p.get('MemorySize')!r}")
+        want_memory: Any = ref("MemorySize")
+        if lid == CERBOS_FUNCTION:
+            # The PDP shares the sandbox and is CPU-bound; Lambda's CPU scales with memory.
+            want_memory = {"Fn::If": [CERBOS_CONDITION, ref("CerbosMemorySize"), ref("MemorySize")]}
+        if p.get("MemorySize") != want_memory:
+            errors.append(f"{lid}: MemorySize must be {want_memory!r}, got {p.get('MemorySize')!r}")
+        if lid != CERBOS_FUNCTION and "Layers" in p:
+            errors.append(f"{lid}: must not have Layers (only {CERBOS_FUNCTION} runs the PDP), got {p['Layers']!r}")
         if p.get("Timeout") != timeout:
             errors.append(f"{lid}: Timeout must be {timeout}, got {p.get('Timeout')!r}")
         rce = p.get("ReservedConcurrentExecutions")
@@ -236,6 +277,9 @@ def check_functions(out: dict[str, Any]) -> list[str]:
                 errors.append(f"{lid}: environment variable {key} missing")
             elif env[key] != want_value:
                 errors.append(f"{lid}: {key} must be {want_value!r}, got {env[key]!r}")
+        extra = sorted(set(env) - set(COMMON_ENV) - set(FUNCTION_ENV.get(lid, {})))
+        if extra:
+            errors.append(f"{lid}: unexpected environment variables {extra} (add them to FUNCTION_ENV if intended)")
         for key, param in (("STYTCH_SECRET_ARN", "StytchSecretArn"), ("SANITY_SECRET_ARN", "SanitySecretArn"),
                            ("IDP", "IdentityProvider")):
             if key in env and env[key] != ref(param):
@@ -464,13 +508,160 @@ def check_outputs(out: dict[str, Any]) -> list[str]:
     return errors
 
 
+def _is_use_cerbos_equality(value: Any) -> bool:
+    eq = value.get("Fn::Equals") if isinstance(value, dict) else None
+    return eq in ([ref("Authorizer"), "cerbos"], ["cerbos", ref("Authorizer")])
+
+
+def check_cerbos_source(src: dict[str, Any]) -> list[str]:
+    """Parameters, condition, rule and the policies layer as sam build sees them, and the layer's
+    files (Makefile, PDP config) agreeing with the function's environment."""
+    errors: list[str] = []
+    params = src.get("Parameters", {})
+
+    authz = params.get("Authorizer") or {}
+    if authz.get("Type") != "String" or sorted(authz.get("AllowedValues") or []) != ["builtin", "cerbos"] \
+            or authz.get("Default") != "builtin":
+        errors.append(f"Parameters.Authorizer: must be a String, AllowedValues [builtin, cerbos], "
+                      f"Default builtin, got {({k: v for k, v in authz.items() if k != 'Description'})!r}")
+    arn = params.get("CerbosExtensionLayerArn") or {}
+    pattern = arn.get("AllowedPattern")
+    if arn.get("Type") != "String" or arn.get("Default") != "":
+        errors.append(f"Parameters.CerbosExtensionLayerArn: must be a String with Default \"\", "
+                      f"got {({k: v for k, v in arn.items() if k != 'Description'})!r}")
+    if not isinstance(pattern, str):
+        errors.append("Parameters.CerbosExtensionLayerArn: needs an AllowedPattern (\"\" or a layer version ARN)")
+    else:
+        try:
+            rx = re.compile(pattern)
+        except re.error as e:
+            errors.append(f"Parameters.CerbosExtensionLayerArn: AllowedPattern does not compile: {e}")
+        else:
+            # CloudFormation matches AllowedPattern against the whole value.
+            for v in LAYER_ARN_OK:
+                if not rx.fullmatch(v):
+                    errors.append(f"Parameters.CerbosExtensionLayerArn: AllowedPattern rejects {v!r}")
+            for v in LAYER_ARN_BAD:
+                if rx.fullmatch(v):
+                    errors.append(f"Parameters.CerbosExtensionLayerArn: AllowedPattern accepts {v!r}")
+    mem = params.get("CerbosMemorySize") or {}
+    if mem.get("Type") != "Number" or mem.get("Default") != 512 or mem.get("MinValue") != 128:
+        errors.append(f"Parameters.CerbosMemorySize: must be a Number, Default 512, MinValue 128, "
+                      f"got {({k: v for k, v in mem.items() if k != 'Description'})!r}")
+
+    layer = src.get("Resources", {}).get(CERBOS_LAYER) or {}
+    lprops = layer.get("Properties", {})
+    if layer.get("Type") != "AWS::Serverless::LayerVersion":
+        errors.append(f"{CERBOS_LAYER}: missing or not AWS::Serverless::LayerVersion")
+    if (layer.get("Metadata") or {}).get("BuildMethod") != "makefile":
+        errors.append(f"{CERBOS_LAYER}: Metadata.BuildMethod must be makefile (cerbos/lambda-layer/Makefile)")
+    # (The translator substitutes AWS::StackName itself, so this is checked on the source.)
+    want_name = {"Fn::Sub": "${AWS::StackName}-cerbos-policies"}
+    if lprops.get("LayerName") != want_name:
+        errors.append(f"{CERBOS_LAYER}: LayerName must be {want_name!r} (SAM would name it after the logical "
+                      f"id, shared by every stack in the account), got {lprops.get('LayerName')!r}")
+    if lprops.get("ContentUri") != CERBOS_LAYER_CONTENT_URI:
+        errors.append(f"{CERBOS_LAYER}: ContentUri must be {CERBOS_LAYER_CONTENT_URI!r}, got {lprops.get('ContentUri')!r}")
+
+    # The files sam build uses, and the PDP config the extension reads.
+    layer_dir = ROOT / CERBOS_LAYER_CONTENT_URI
+    makefile = layer_dir / "Makefile"
+    if not makefile.is_file() or f"build-{CERBOS_LAYER}:" not in makefile.read_text(encoding="utf-8"):
+        errors.append(f"{makefile.relative_to(ROOT)}: missing, or has no build-{CERBOS_LAYER} target")
+    try:
+        pdp = yaml.safe_load((layer_dir / "cerbos.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        errors.append(f"{CERBOS_LAYER_CONTENT_URI}cerbos.yaml: unreadable: {e}")
+        pdp = {}
+    server = pdp.get("server") or {}
+    disk = (pdp.get("storage") or {}).get("disk") or {}
+    fn_env = ((src.get("Resources", {}).get(CERBOS_FUNCTION) or {}).get("Properties", {})
+              .get("Environment", {}).get("Variables", {}))
+    for what, got, want in (
+        ("server.httpListenAddr", server.get("httpListenAddr"), CERBOS_HTTP_SOCKET),
+        ("server.grpcListenAddr", server.get("grpcListenAddr"), CERBOS_GRPC_SOCKET),
+        ("storage.disk.directory", disk.get("directory"), CERBOS_POLICY_DIR),
+        ("storage.disk.watchForChanges", disk.get("watchForChanges"), False),
+        ("schema.enforcement", (pdp.get("schema") or {}).get("enforcement"), "reject"),
+        ("telemetry.disabled", (pdp.get("telemetry") or {}).get("disabled"), True),
+    ):
+        if pdp and got != want:
+            errors.append(f"{CERBOS_LAYER_CONTENT_URI}cerbos.yaml: {what} must be {want!r}, got {got!r}")
+    if pdp and fn_env.get("CERBOS_URL") != server.get("httpListenAddr"):
+        errors.append(f"{CERBOS_FUNCTION}: CERBOS_URL {fn_env.get('CERBOS_URL')!r} is not where the layer's "
+                      f"PDP listens ({server.get('httpListenAddr')!r})")
+    return errors
+
+
+def check_cerbos(out: dict[str, Any]) -> list[str]:
+    """Transformed: the condition, the rule, the layers only under UseCerbos, the policies layer."""
+    errors: list[str] = []
+    resources = out.get("Resources", {})
+    # Authorizer == cerbos, optionally "and the layer ARN is not empty" (what the rule guarantees
+    # anyway; it keeps cfn-lint from resolving the ARN to its empty default inside the Layers If).
+    cond = out.get("Conditions", {}).get(CERBOS_CONDITION)
+    terms = cond.get("Fn::And") if isinstance(cond, dict) and "Fn::And" in cond else [cond]
+    arn_given = {"Fn::Not": [{"Fn::Equals": [ref("CerbosExtensionLayerArn"), ""]}]}
+    if not (isinstance(terms, list) and terms and _is_use_cerbos_equality(terms[0])
+            and all(t == arn_given for t in terms[1:])):
+        errors.append(f"Conditions.{CERBOS_CONDITION}: must be !Equals [!Ref Authorizer, cerbos] (and optionally "
+                      f"!Not [!Equals [!Ref CerbosExtensionLayerArn, \"\"]]), got {cond!r}")
+
+    # Deploying cerbos without the extension would start a function whose PDP never answers.
+    want_assert = {"Fn::Not": [{"Fn::Equals": [ref("CerbosExtensionLayerArn"), ""]}]}
+    rule_ok = any(
+        _is_use_cerbos_equality(rule.get("RuleCondition"))
+        and any(a.get("Assert") in (want_assert, {"Fn::Not": [{"Fn::Equals": ["", ref("CerbosExtensionLayerArn")]}]})
+                and str(a.get("AssertDescription", "")).strip()
+                for a in rule.get("Assertions", []))
+        for rule in (out.get("Rules") or {}).values()
+    )
+    if not rule_ok:
+        errors.append("Rules: need a rule with RuleCondition !Equals [!Ref Authorizer, cerbos] asserting "
+                      "!Not [!Equals [!Ref CerbosExtensionLayerArn, \"\"]] with an AssertDescription")
+
+    layers = of_type(resources, "AWS::Lambda::LayerVersion")
+    mine = {k: v for k, v in layers.items() if k.startswith(CERBOS_LAYER)}
+    if len(layers) != 1 or len(mine) != 1:
+        errors.append(f"expected exactly one AWS::Lambda::LayerVersion ({CERBOS_LAYER}), got {sorted(layers)}")
+        return errors
+    (layer_id, layer), = mine.items()
+    lp = layer.get("Properties", {})
+    if layer.get("Condition") != CERBOS_CONDITION:
+        errors.append(f"{layer_id}: Condition must be {CERBOS_CONDITION}, got {layer.get('Condition')!r}")
+    if layer.get("DeletionPolicy") != "Delete":
+        errors.append(f"{layer_id}: DeletionPolicy must be Delete (RetentionPolicy: Delete), "
+                      f"got {layer.get('DeletionPolicy')!r}")
+    if lp.get("CompatibleArchitectures") != ["arm64"]:
+        errors.append(f"{layer_id}: CompatibleArchitectures must be [arm64], got {lp.get('CompatibleArchitectures')!r}")
+    if lp.get("CompatibleRuntimes") != ["provided.al2023"]:
+        errors.append(f"{layer_id}: CompatibleRuntimes must be [provided.al2023], got {lp.get('CompatibleRuntimes')!r}")
+    if (layer.get("Metadata") or {}).get("BuildMethod") != "makefile":
+        errors.append(f"{layer_id}: Metadata.BuildMethod must be makefile, got {layer.get('Metadata')!r}")
+
+    fp = resources.get(CERBOS_FUNCTION, {}).get("Properties", {})
+    want_layers = {"Fn::If": [CERBOS_CONDITION, [ref("CerbosExtensionLayerArn"), ref(layer_id)],
+                              ref("AWS::NoValue")]}
+    if fp.get("Layers") != want_layers:
+        errors.append(f"{CERBOS_FUNCTION}: Layers must be {want_layers!r} (the extension and the policies, "
+                      f"only when {CERBOS_CONDITION}), got {fp.get('Layers')!r}")
+
+    if not any(o.get("Value") == ref("Authorizer") for o in out.get("Outputs", {}).values()):
+        errors.append("Outputs: nothing outputs !Ref Authorizer")
+    for name, o in out.get("Outputs", {}).items():
+        if o.get("Value") == ref(layer_id) and o.get("Condition") != CERBOS_CONDITION:
+            errors.append(f"Outputs.{name}: refers to {layer_id}, so needs Condition {CERBOS_CONDITION}")
+    return errors
+
+
 def run_checks(src: dict[str, Any]) -> list[str]:
-    errors = check_source(src)
+    errors = check_source(src) + check_cerbos_source(src)
     try:
         out = sam_transform(src)
     except Exception as e:  # noqa: BLE001 - report any translator failure as one line
         return errors + [f"SAM transform failed: {type(e).__name__}: {e}"]
-    for check in (check_functions, check_urls_and_permissions, check_iam, check_schedules, check_outputs):
+    for check in (check_functions, check_urls_and_permissions, check_iam, check_schedules, check_outputs,
+                  check_cerbos):
         errors += check(out)
     return errors
 
@@ -482,6 +673,9 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
 
     def stmt(t: dict[str, Any], lid: str) -> dict[str, Any]:
         return props(t, lid)["Policies"][0]["Statement"][0]
+
+    def env(t: dict[str, Any], lid: str) -> dict[str, Any]:
+        return props(t, lid)["Environment"]["Variables"]
 
     return [
         ("OPTIONS in AllowMethods",
@@ -546,6 +740,58 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
              Legacy={"Type": "Schedule", "Properties": {"Schedule": {"Ref": "ReconcileSchedule"}}})),
         ("reconcile timeout", lambda t: props(t, "ReconcileFunction").update(Timeout=900)),
         ("no reconcile name output", lambda t: t["Outputs"].pop("ReconcileFunctionName")),
+        # Cerbos
+        ("Cerbos layers unconditional", lambda t: props(t, "GatedContentFunction").update(
+            Layers=[ref("CerbosExtensionLayerArn"), ref("CerbosPoliciesLayer")])),
+        ("no extension layer", lambda t: props(t, "GatedContentFunction").update(
+            Layers={"Fn::If": ["UseCerbos", [ref("CerbosPoliciesLayer")], ref("AWS::NoValue")]})),
+        ("layers on reconcile", lambda t: props(t, "ReconcileFunction").update(Layers=[ref("CerbosExtensionLayerArn")])),
+        ("CERBOS_URL over TCP", lambda t: env(t, "GatedContentFunction").update(CERBOS_URL="http://127.0.0.1:3592")),
+        ("CERBOS_URL another socket",
+         lambda t: env(t, "GatedContentFunction").update(CERBOS_URL="unix:/tmp/cerbos.sock")),
+        ("CERBOS_CONFIG in /var/task",
+         lambda t: env(t, "GatedContentFunction").update(CERBOS_CONFIG="/var/task/.cerbos.yaml")),
+        ("no XDG_CACHE_HOME", lambda t: env(t, "GatedContentFunction").pop("XDG_CACHE_HOME")),
+        ("no AUTHZ", lambda t: env(t, "GatedContentFunction").pop("AUTHZ")),
+        ("AUTHZ literal", lambda t: env(t, "GatedContentFunction").update(AUTHZ="cerbos")),
+        ("CERBOS_URL on every function",
+         lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(CERBOS_URL="unix:/tmp/cerbos.http.sock")),
+        ("gated-content memory unconditional", lambda t: props(t, "GatedContentFunction").pop("MemorySize")),
+        ("policies layer without Condition", lambda t: t["Resources"]["CerbosPoliciesLayer"].pop("Condition")),
+        ("policies layer under another condition",
+         lambda t: t["Resources"]["CerbosPoliciesLayer"].update(Condition="ReconcileScheduleEnabled")),
+        ("policies layer from policies/", lambda t: props(t, "CerbosPoliciesLayer").update(ContentUri="policies/")),
+        ("policies layer x86_64",
+         lambda t: props(t, "CerbosPoliciesLayer").update(CompatibleArchitectures=["x86_64"])),
+        ("policies layer provided.al2",
+         lambda t: props(t, "CerbosPoliciesLayer").update(CompatibleRuntimes=["provided.al2"])),
+        ("policies layer retained", lambda t: props(t, "CerbosPoliciesLayer").update(RetentionPolicy="Retain")),
+        ("policies layer named after its logical id", lambda t: props(t, "CerbosPoliciesLayer").pop("LayerName")),
+        ("policies layer without makefile", lambda t: t["Resources"]["CerbosPoliciesLayer"].pop("Metadata")),
+        ("no rule", lambda t: t.pop("Rules")),
+        ("rule without condition", lambda t: t["Rules"]["CerbosNeedsExtensionLayer"].pop("RuleCondition")),
+        ("rule asserts something else",
+         lambda t: t["Rules"]["CerbosNeedsExtensionLayer"]["Assertions"][0].update(
+             Assert={"Fn::Not": [{"Fn::Equals": [ref("Authorizer"), ""]}]})),
+        ("rule without description",
+         lambda t: t["Rules"]["CerbosNeedsExtensionLayer"]["Assertions"][0].pop("AssertDescription")),
+        ("UseCerbos on builtin", lambda t: t["Conditions"].update(UseCerbos={"Fn::Equals": [ref("Authorizer"), "builtin"]})),
+        ("UseCerbos on the layer ARN only", lambda t: t["Conditions"].update(
+            UseCerbos={"Fn::Not": [{"Fn::Equals": [ref("CerbosExtensionLayerArn"), ""]}]})),
+        ("UseCerbos always", lambda t: t["Conditions"]["UseCerbos"]["Fn::And"].__setitem__(
+            0, {"Fn::Equals": ["cerbos", "cerbos"]})),
+        ("Authorizer default cerbos", lambda t: t["Parameters"]["Authorizer"].update(Default="cerbos")),
+        ("Authorizer free text", lambda t: t["Parameters"]["Authorizer"].pop("AllowedValues")),
+        ("layer ARN without pattern", lambda t: t["Parameters"]["CerbosExtensionLayerArn"].pop("AllowedPattern")),
+        ("layer ARN pattern without version",
+         lambda t: t["Parameters"]["CerbosExtensionLayerArn"].update(
+             AllowedPattern="^$|^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+(:[0-9]+)?$")),
+        ("layer ARN pattern rejects empty",
+         lambda t: t["Parameters"]["CerbosExtensionLayerArn"].update(
+             AllowedPattern="^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$")),
+        ("CerbosMemorySize 128 by default", lambda t: t["Parameters"]["CerbosMemorySize"].update(Default=128)),
+        ("no Authorizer output", lambda t: t["Outputs"].pop("Authorizer")),
+        ("layer output without condition", lambda t: t["Outputs"]["CerbosPoliciesLayerArn"].pop("Condition")),
     ]
 
 
@@ -595,7 +841,7 @@ def main(argv: list[str]) -> int:
 
     print(f"check_template: OK ({len(FUNCTIONS)} functions; aws-sam-translator {samtranslator.__version__}: "
           "URL AuthType NONE, InvokeFunctionUrl + InvokeFunction permissions, secrets-only IAM, CORS, build metadata, "
-          "reconcile schedule)")
+          "reconcile schedule, Cerbos layers under UseCerbos)")
     return 0
 
 
