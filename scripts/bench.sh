@@ -5,6 +5,7 @@
 # Figures go to target/bench/results.json; BENCHMARKS.md holds the latest with the analysis.
 #
 #   BENCH_COLD_RUNS (30)  BENCH_PUBLISHES (100)  BENCH_RECONCILE_RULES (2000)
+#   BENCH_ONLY=authz      only the built-in vs Cerbos comparison (after the release build)
 #   BENCH_PROFILES=1      also compare build profiles (opt-level 3 / "s", with and without
 #                         fat LTO): size and cold start of each (three more release builds)
 set -euo pipefail

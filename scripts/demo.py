@@ -136,7 +136,8 @@ def run():
 
     alice = mint(ids["acme"], ids["alice"], ["email_otp"])
     bob = mint(ids["globex"], ids["bob"], ["email_otp"])
-    step("Alice (Acme) reads the gated roadmap")
+    authz = ENV.get("AUTHZ", "builtin")
+    step(f"Alice (Acme) reads the gated roadmap (decided by {'the Cerbos policies in policies/' if authz == 'cerbos' else 'the built-in rules'})")
     status, body = read(f"roadmap-{tag}", alice)
     check(status == 200 and body["document"]["title"].startswith("2027"), f"HTTP {status}: {body and body.get('document', body).get('title', body)}")
     step("Bob (Globex, no rule) asks for the same article")

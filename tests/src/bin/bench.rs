@@ -63,6 +63,11 @@ struct Container {
 
 impl Container {
     async fn start(b: &Bench, function: &str) -> Container {
+        Container::start_with(b, function, &[]).await
+    }
+
+    /// `start`, with extra settings for this container (after BENCH_FN_ENV).
+    async fn start_with(b: &Bench, function: &str, extra: &[(&str, &str)]) -> Container {
         // The timeouts template.yaml gives each function.
         let timeout = if function == "reconcile" { 300 } else { 25 };
         let api = RuntimeApi::with_timeout(Duration::from_secs(timeout)).await;
@@ -97,6 +102,9 @@ impl Container {
             if let Some((k, v)) = kv.split_once('=') {
                 cmd.env(k, v);
             }
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
         }
         let spawned = Instant::now();
         let mut child = cmd.spawn().expect("release binary (scripts/bench.sh builds it)");
@@ -379,6 +387,89 @@ async fn breakdown(b: &Bench, fx: &Fixture) -> Value {
     json!({"jwt_verify_ms": summary(&mut jwt), "access_lookup_uncached_ms": summary(&mut access), "groq_round_trip_ms": summary(&mut groq)})
 }
 
+/// Gated reads decided by the built-in rules vs the Cerbos PDP (the stack's, over loopback TCP;
+/// on Lambda the extension answers on a unix socket): one document (CheckResources) and a list
+/// page (PlanResources → GROQ filter), warm, sequential. Then the PDP calls alone, as the
+/// function makes them, for the PDP's share, and the built-in decision in process.
+async fn authz_compare(b: &Bench, fx: &Fixture) -> Value {
+    use gatehouse::authz::{builtin, cerbos, model};
+    let bearer = format!("Bearer {}", fx.session);
+    let one = url_event("GET", &format!("/content/{}", fx.slug), "", &[("authorization", &bearer)], None);
+    let list = url_event("GET", "/content", "type=report&limit=20", &[("authorization", &bearer)], None);
+    let pdp = b.env.get("CERBOS_URL").cloned().expect("CERBOS_URL in stack.env (scripts/stack.sh starts the PDP)");
+    let mut out = serde_json::Map::new();
+    for (name, env) in [("builtin", vec![("AUTHZ", "builtin")]), ("cerbos", vec![("AUTHZ", "cerbos"), ("CERBOS_URL", pdp.as_str())])] {
+        let c = Container::start_with(b, "gated-content", &env).await;
+        let mut row = serde_json::Map::new();
+        for (what, ev, n) in [("read_one_ms", &one, 1000), ("read_list_ms", &list, 500)] {
+            let (r, _) = c.invoke(ev.clone()).await;
+            assert_eq!(r["statusCode"], 200, "{name} {what}: {r}");
+            let mut lat = Vec::new();
+            for _ in 0..n {
+                let (_, d) = c.invoke(ev.clone()).await;
+                lat.push(ms(d));
+            }
+            row.insert(what.into(), summary(&mut lat));
+        }
+        row.insert("peak_rss_mb".into(), json!(peak_rss_mb(c.pid())));
+        out.insert(name.into(), Value::Object(row));
+    }
+    // The PDP alone: the requests gated-content sends for this session and document.
+    let session = {
+        use gatehouse::gate::session::{Jwks, Verifier, stytch_jwks_url};
+        use gatehouse::secrets::ProjectKind;
+        let project = b.env["B2B_PROJECT"].clone();
+        let jwks = Jwks::new(b.http.clone(), stytch_jwks_url(b.url("STYTCH_URL"), &project, ProjectKind::B2b), Duration::from_secs(30), Duration::from_secs(3600), Duration::from_secs(2));
+        Verifier::new(jwks, project, ProjectKind::B2b, &[]).verify(&fx.session).await.unwrap()
+    };
+    let org = b.stytch(reqwest::Method::GET, &format!("/v1/b2b/organizations/{}", fx.org), None).await;
+    let synced: gatehouse::idp::SyncedAccess = serde_json::from_value(org["organization"]["trusted_metadata"]["sanity_access"].clone()).unwrap();
+    let p = model::principal(Some(&session), Some(&synced));
+    let r = model::ResourceAttr {
+        doc_type: "report".into(),
+        required_plans: vec!["pro".into()],
+        required_roles: vec![],
+        regions: vec!["eu".into()],
+        route: String::new(),
+        route_gated: false,
+        organization_id: String::new(),
+    };
+    let mut pdp_calls = serde_json::Map::new();
+    for (what, path, body) in [
+        ("check_ms", "/api/check/resources", cerbos::check_request("bench", &p, "report-x", &r)),
+        ("plan_ms", "/api/plan/resources", cerbos::plan_request("bench", &p)),
+    ] {
+        let mut lat = Vec::new();
+        for i in 0..1001 {
+            let t = Instant::now();
+            let resp = b.http.post(format!("{pdp}{path}")).json(&body).send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            let _ = resp.bytes().await;
+            if i > 0 {
+                lat.push(ms(t.elapsed()));
+            }
+        }
+        pdp_calls.insert(what.into(), summary(&mut lat));
+    }
+    out.insert("pdp_direct".into(), Value::Object(pdp_calls));
+    // The built-in rules in process.
+    let n = 200_000u32;
+    let t = Instant::now();
+    let mut allowed = 0u32;
+    for _ in 0..n {
+        allowed += u32::from(std::hint::black_box(model::builtin_decision(std::hint::black_box(&p), std::hint::black_box(&r))).read);
+    }
+    let decide_ns = t.elapsed().as_nanos() as f64 / f64::from(n);
+    assert_eq!(allowed, n);
+    let t = Instant::now();
+    for _ in 0..n / 10 {
+        std::hint::black_box(builtin::list_filter(std::hint::black_box(&p)));
+    }
+    let filter_ns = t.elapsed().as_nanos() as f64 / f64::from(n / 10);
+    out.insert("builtin_in_process_ns".into(), json!({"check": decide_ns, "list_filter": filter_ns}));
+    Value::Object(out)
+}
+
 async fn publish_latency(b: &Bench, fx: &Fixture, n: usize) -> Value {
     let mut lat = Vec::new();
     for i in 0..n {
@@ -559,6 +650,7 @@ fn table(r: &Value) {
         f(&bd["groq_round_trip_ms"]["p99"])
     );
     println!("overhead excluding GROQ (read p50 - GROQ p50): {:.2} ms", g["c1"]["latency_ms"]["p50"].as_f64().unwrap_or(0.0) - bd["groq_round_trip_ms"]["p50"].as_f64().unwrap_or(0.0));
+    table_authz(&r["authz"]);
     let p = &r["publish"]["mutation_to_stytch_ms"];
     println!("\n== publish: Sanity mutation → Stytch updated (webhook → publish-sync): p50 {} ms  p90 {} ms  (n={})", f(&p["p50"]), f(&p["p90"]), p["n"]);
     println!("\n== upstream calls per operation (emulator counters)");
@@ -573,6 +665,32 @@ fn table(r: &Value) {
     for (k, v) in r["sizes"].as_object().unwrap() {
         println!("{k:<16} binary {} MB  zip {} MB", f(&v["binary_mb"]), f(&v["zip_mb"]));
     }
+}
+
+fn table_authz(a: &Value) {
+    let f = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.2}"));
+    println!("\n== gated read by authorizer (warm, sequential; ms)");
+    println!("{:<10} {:>22} {:>22}", "AUTHZ", "one doc p50/p99", "list page p50/p99");
+    for k in ["builtin", "cerbos"] {
+        let v = &a[k];
+        println!(
+            "{k:<10} {:>22} {:>22}",
+            format!("{}/{}", f(&v["read_one_ms"]["p50"]), f(&v["read_one_ms"]["p99"])),
+            format!("{}/{}", f(&v["read_list_ms"]["p50"]), f(&v["read_list_ms"]["p99"]))
+        );
+    }
+    let d = &a["pdp_direct"];
+    let share = |call: &str, read: &str| {
+        let c = d[call]["p50"].as_f64().unwrap_or(0.0);
+        let r = a["cerbos"][read]["p50"].as_f64().unwrap_or(f64::NAN);
+        format!("{:.0}%", 100.0 * c / r)
+    };
+    println!(
+        "PDP alone (loopback HTTP, keep-alive): CheckResources p50 {} / p99 {} ms ({} of a Cerbos one-doc read); PlanResources p50 {} / p99 {} ms ({} of a list read)",
+        f(&d["check_ms"]["p50"]), f(&d["check_ms"]["p99"]), share("check_ms", "read_one_ms"),
+        f(&d["plan_ms"]["p50"]), f(&d["plan_ms"]["p99"]), share("plan_ms", "read_list_ms")
+    );
+    println!("built-in, in process: decision {:.0} ns, list filter {:.0} ns", a["builtin_in_process_ns"]["check"].as_f64().unwrap_or(0.0), a["builtin_in_process_ns"]["list_filter"].as_f64().unwrap_or(0.0));
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -606,6 +724,12 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let fx = fixture(&b).await;
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "authz") {
+        // Built-in vs Cerbos alone (scripts/bench.sh with BENCH_ONLY=authz, on a quiet machine).
+        let authz = authz_compare(&b, &fx).await;
+        table_authz(&authz);
+        return;
+    }
     eprintln!("bench: cold starts ({runs} per function)…");
     let cold = cold_starts(&b, &fx, runs).await;
     if only_cold {
@@ -622,6 +746,8 @@ async fn main() {
     eprintln!("bench: gated reads…");
     let gated = gated_reads(&b, &fx).await;
     let bd = breakdown(&b, &fx).await;
+    eprintln!("bench: built-in vs Cerbos…");
+    let authz = authz_compare(&b, &fx).await;
     eprintln!("bench: publish latency ({publishes})…");
     let publish_lat = publish_latency(&b, &fx, publishes).await;
     eprintln!("bench: upstream calls…");
@@ -633,7 +759,7 @@ async fn main() {
         "machine": std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())),
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "emulators_tls": b.env.get("LOCAL_CA_FILE").is_some_and(|p| !p.is_empty()),
-        "cold_start": cold, "gated_read": gated, "breakdown": bd, "publish": publish_lat,
+        "cold_start": cold, "gated_read": gated, "breakdown": bd, "authz": authz, "publish": publish_lat,
         "upstream_calls": calls, "reconcile": rec, "sizes": sizes(&root),
     });
     std::fs::create_dir_all(format!("{root}/target/bench")).unwrap();
