@@ -2,6 +2,7 @@
 //! (one document: a check in gatehouse; a list: a filter inside the GROQ query).
 
 pub mod access;
+pub mod descope;
 pub mod query;
 pub mod session;
 

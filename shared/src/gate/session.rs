@@ -68,9 +68,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// Two or more distinct factors: Stytch has no explicit MFA claim.
+    /// Two or more distinct factors (Stytch has no explicit MFA claim), or an explicit `mfa`
+    /// factor: Descope adds "mfa" to `amr` after a step-up; Stytch factor types never include it.
     pub fn mfa(&self) -> bool {
-        self.factors.len() >= 2
+        self.factors.len() >= 2 || self.factors.iter().any(|f| f == "mfa")
     }
 
     /// Where this session's synced access lives.
@@ -200,7 +201,7 @@ impl Jwks {
         Ok(())
     }
 
-    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, SessionError> {
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, SessionError> {
         let (key, fresh, any) = self.cached(kid);
         if let (Some(k), true) = (&key, fresh) {
             return Ok(k.clone());

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::http::{Deadline, UpstreamError};
 
+pub mod descope;
 pub mod stytch;
 
 /// The one key gatehouse owns inside a target's metadata.
