@@ -1,10 +1,30 @@
 import {REGIONS} from './constants.js'
-import {organizationId, planSlugList, routePath, slugValue, uniqueStrings} from './validators.js'
+import {organizationId, planSlugList, routePath, slugValue, uniqueReferences, uniqueStrings} from './validators.js'
 
-// Builds the schema of one gated document type (article, doc, report).
+// Who may own a gated document, per identity provider flavour: the organizationId field's text and check.
+export const STYTCH_OWNER = {
+  description:
+    'Stytch organization ID (organization-test-… / organization-live-…) when only that organization may read it; leave empty for shared content',
+  validate: organizationId,
+}
+
+// requiredRoles[] shapes: role names typed in (Stytch), or references to accessRole documents (Descope).
+export const ROLE_NAMES = {
+  of: [{type: 'string'}],
+  description: 'Role names; a reader needs one of them',
+  validate: uniqueStrings,
+}
+export const ACCESS_ROLE_REFERENCES = {
+  of: [{type: 'reference', to: [{type: 'accessRole'}]}],
+  description: 'Access roles (Descope role names); a reader needs one of them, project-level or in their tenant',
+  validate: uniqueReferences,
+}
+
+// Builds the schema of one gated document type (article, doc, report, gatedPage).
 // gated-content's authorizer (built-in rules or Cerbos, README "Policies with Cerbos") judges
 // requiredPlans[] / requiredRoles[] / regions[] / organizationId. Empty means "no restriction of that kind".
-export function gatedDocument({name, title}) {
+// `owner` and `roles` pick the provider flavour (defaults: Stytch organization id, role name strings).
+export function gatedDocument({name, title, owner = STYTCH_OWNER, roles = ROLE_NAMES}) {
   return {
     name,
     title,
@@ -48,8 +68,9 @@ export function gatedDocument({name, title}) {
         name: 'requiredRoles',
         title: 'Required roles',
         type: 'array',
-        of: [{type: 'string'}],
-        validation: (Rule) => Rule.custom(uniqueStrings),
+        of: roles.of,
+        description: roles.description,
+        validation: (Rule) => Rule.custom(roles.validate),
       },
       {
         name: 'regions',
@@ -63,9 +84,8 @@ export function gatedDocument({name, title}) {
         name: 'organizationId',
         title: 'Owning organization',
         type: 'string',
-        description:
-          'Stytch organization ID (organization-test-… / organization-live-…) when only that organization may read it; leave empty for shared content',
-        validation: (Rule) => Rule.custom(organizationId),
+        description: owner.description,
+        validation: (Rule) => Rule.custom(owner.validate),
       },
     ],
     preview: {select: {title: 'title', subtitle: 'slug.current'}},

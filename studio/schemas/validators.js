@@ -103,3 +103,68 @@ export function uniqueStrings(values) {
   }
   return true
 }
+
+// ---- Descope flavour -------------------------------------------------------------------------
+// Descope itself defines no format for tenant ids, role names or login ids beyond "a string"; these
+// rules catch what would break a sync (stray spaces, control characters, absurd lengths) without
+// refusing ids an operator chose (custom tenant ids, role names with spaces or dots).
+
+export const DESCOPE_ROLE_KEY_MAX_LENGTH = 100
+export const DESCOPE_TENANT_ID_MAX_LENGTH = 100
+export const DESCOPE_LOGIN_ID_MAX_LENGTH = 256
+// Generated tenant ids are "T2" + 27 letters/digits; custom ones may also use "_" and "-".
+export const DESCOPE_TENANT_ID_RE = /^[A-Za-z0-9_-]+$/
+const CONTROL_CHARS_RE = /[\u0000-\u001f\u007f]/
+
+/** Descope role name (Authorization → Roles): ≤ 100 chars, no spaces at the ends, no control characters. */
+export function descopeRoleKey(value) {
+  if (isEmpty(value)) return true
+  if (typeof value !== 'string') return 'Role key must be a string'
+  if (value.trim() === '') return 'Role key must not be blank'
+  if (value !== value.trim()) return 'Role key must not start or end with whitespace'
+  if (CONTROL_CHARS_RE.test(value)) return 'Role key must not contain control characters (tabs, newlines, …)'
+  if (value.length > DESCOPE_ROLE_KEY_MAX_LENGTH) {
+    return `Role key must be at most ${DESCOPE_ROLE_KEY_MAX_LENGTH} characters`
+  }
+  return true
+}
+
+/** Descope tenant id: generated (T2…) or custom, ≤ 100 chars of letters, digits, "_" and "-". */
+export function descopeTenantId(value) {
+  if (isEmpty(value)) return true
+  if (typeof value !== 'string') return 'Tenant ID must be a string'
+  if (value.length > DESCOPE_TENANT_ID_MAX_LENGTH) {
+    return `Tenant ID must be at most ${DESCOPE_TENANT_ID_MAX_LENGTH} characters`
+  }
+  if (!DESCOPE_TENANT_ID_RE.test(value)) {
+    return 'Tenant ID must be letters, digits, "_" or "-" only (copy it from Descope → Tenants, e.g. T2…)'
+  }
+  return true
+}
+
+/** Descope login id (usually an email) or user id (U2…): ≤ 256 chars, no whitespace at the ends, no control characters. */
+export function descopeLoginId(value) {
+  if (isEmpty(value)) return true
+  if (typeof value !== 'string') return 'Login ID must be a string'
+  if (value.trim() === '') return 'Login ID must not be blank'
+  if (value !== value.trim()) return 'Login ID must not start or end with whitespace'
+  if (CONTROL_CHARS_RE.test(value)) return 'Login ID must not contain control characters'
+  if (value.length > DESCOPE_LOGIN_ID_MAX_LENGTH) {
+    return `Login ID must be at most ${DESCOPE_LOGIN_ID_MAX_LENGTH} characters`
+  }
+  return true
+}
+
+/** An array of references ({_ref}): every entry points somewhere and no document is picked twice. */
+export function uniqueReferences(values) {
+  if (isEmpty(values)) return true
+  if (!Array.isArray(values)) return 'Must be a list'
+  const seen = new Set()
+  for (const item of values) {
+    const ref = item?._ref
+    if (typeof ref !== 'string' || ref === '') return 'Every entry must point at a document (pick one or remove the entry)'
+    if (seen.has(ref)) return 'The same document is listed more than once'
+    seen.add(ref)
+  }
+  return true
+}

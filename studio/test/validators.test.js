@@ -8,6 +8,8 @@ const ORG = 'organization-test-0b5c5c1e-4a2f-4f6a-9d1e-2c3b4a5d6e7f'
 const ORG_LIVE = 'organization-live-0b5c5c1e-4a2f-4f6a-9d1e-2c3b4a5d6e7f'
 const USER = 'user-test-9f8e7d6c-5b4a-4321-8fed-cba987654321'
 const USER_LIVE = 'user-live-9f8e7d6c-5b4a-4321-8fed-cba987654321'
+const TENANT = 'T2acmeXb7Qm4kP9sW2zR8vN1cL5dF'
+const ref = (id) => ({_key: `k-${id}`, _type: 'reference', _ref: id})
 
 const isMessage = (r) => typeof r === 'string' && r.length > 0
 
@@ -132,11 +134,78 @@ describe('validators', () => {
     assert.ok(isMessage(v.uniqueStrings([1])))
     assert.ok(isMessage(v.uniqueStrings('eu')))
   })
+
+  test('descopeRoleKey', () => {
+    for (const ok of ['reader', 'Tenant Admin', 'acme.admin', 'role_1-x', 'a'.repeat(100), 'rôle', undefined, null, '']) {
+      assert.equal(v.descopeRoleKey(ok), true, String(ok))
+    }
+    const cases = {
+      ' reader': /whitespace/,
+      'reader ': /whitespace/,
+      'reader\n': /whitespace/,
+      '   ': /blank/,
+      're\tader': /control/,
+      're\u0000ader': /control/,
+      're\u007fader': /control/,
+      ['a'.repeat(101)]: /100/,
+    }
+    for (const [bad, msg] of Object.entries(cases)) assert.match(v.descopeRoleKey(bad), msg, JSON.stringify(bad))
+    assert.ok(isMessage(v.descopeRoleKey(['reader'])))
+  })
+
+  test('descopeTenantId', () => {
+    for (const ok of [TENANT, 'acme', 'acme-corp_2', 'T2', 'A'.repeat(100), undefined, null, '']) {
+      assert.equal(v.descopeTenantId(ok), true, String(ok))
+    }
+    for (const bad of [` ${TENANT}`, `${TENANT}\n`, 'acme corp', 'acme.corp', 'acme/corp', 'acmé', 'A'.repeat(101), 7]) {
+      assert.ok(isMessage(v.descopeTenantId(bad)), JSON.stringify(bad))
+    }
+    assert.match(v.descopeTenantId('A'.repeat(101)), /100/)
+    assert.match(v.descopeTenantId('acme corp'), /letters, digits/)
+  })
+
+  test('descopeLoginId', () => {
+    for (const ok of ['ada@acme.example', 'U2abcDEF123', '+15555550100', 'Ada Lovelace', 'a'.repeat(256), undefined, '']) {
+      assert.equal(v.descopeLoginId(ok), true, String(ok))
+    }
+    const cases = {
+      ' ada@acme.example': /whitespace/,
+      'ada@acme.example ': /whitespace/,
+      'ada@acme.example\t': /whitespace/,
+      '  ': /blank/,
+      'ada\n@acme.example': /control/,
+      ['a'.repeat(257)]: /256/,
+    }
+    for (const [bad, msg] of Object.entries(cases)) assert.match(v.descopeLoginId(bad), msg, JSON.stringify(bad))
+    assert.ok(isMessage(v.descopeLoginId(42)))
+  })
+
+  test('uniqueReferences', () => {
+    assert.equal(v.uniqueReferences(undefined), true)
+    assert.equal(v.uniqueReferences([]), true)
+    assert.equal(v.uniqueReferences([ref('role-a'), ref('role-b')]), true)
+    assert.match(v.uniqueReferences([ref('role-a'), ref('role-b'), ref('role-a')]), /more than once/)
+    assert.match(v.uniqueReferences([ref('role-a'), {_key: 'x', _type: 'reference'}]), /point at a document/)
+    assert.ok(isMessage(v.uniqueReferences([ref('role-a'), {_ref: ''}])))
+    assert.ok(isMessage(v.uniqueReferences(['role-a'])))
+    assert.ok(isMessage(v.uniqueReferences(ref('role-a'))))
+  })
 })
 
 describe('schemas', () => {
-  test('schemaTypes lists the five document types once each', () => {
-    assert.deepEqual(schemaTypes.map((t) => t.name).sort(), ['accessRule', 'article', 'doc', 'plan', 'report'])
+  test('schemaTypes lists the ten document types once each', () => {
+    assert.deepEqual(schemaTypes.map((t) => t.name).sort(), [
+      'accessPlan',
+      'accessRole',
+      'accessRule',
+      'article',
+      'doc',
+      'gatedPage',
+      'memberProfile',
+      'organizationProfile',
+      'plan',
+      'report',
+    ])
     for (const t of schemaTypes) {
       assert.equal(t.type, 'document', t.name)
       const names = t.fields.map((f) => f.name)
@@ -262,4 +331,141 @@ describe('schemas', () => {
       assert.ok(isMessage(org('acme')), 'an id that is not a Stytch organization id is refused')
     })
   }
+
+  test('accessRole has a title and a required, validated descopeRoleKey', () => {
+    const t = type('accessRole')
+    assert.deepEqual(t.fields.map((f) => [f.name, f.type]), [['title', 'string'], ['descopeRoleKey', 'string']])
+    assert.ok(runValidation(field(t, 'title').validation).required >= 1)
+    const f = field(t, 'descopeRoleKey')
+    assert.match(f.description, /Authorization → Roles/)
+    assert.ok(runValidation(f.validation).required >= 1)
+    const key = customOf(f)
+    for (const k of ['reader', 'Tenant Admin', ' reader', 'a\tb', 'a'.repeat(101)]) assert.equal(key(k), v.descopeRoleKey(k), k)
+    assert.deepEqual(t.preview.select, {title: 'title', subtitle: 'descopeRoleKey'})
+  })
+
+  test('accessPlan has a title and a required planSlug with the plan slug rules', () => {
+    const t = type('accessPlan')
+    assert.deepEqual(t.fields.map((f) => [f.name, f.type]), [['title', 'string'], ['planSlug', 'slug']])
+    const f = field(t, 'planSlug')
+    assert.equal(f.options.source, 'title')
+    assert.ok(runValidation(f.validation).required >= 1)
+    const slug = customOf(f)
+    assert.equal(slug({current: 'pro'}), true)
+    assert.equal(slug({current: 'enterprise-plus'}), true)
+    for (const bad of [{current: 'Pro'}, {current: 'a b'}, {current: '-a'}]) assert.equal(slug(bad), v.slugValue(bad))
+    assert.ok(isMessage(slug({current: 'Pro Plan'})))
+    assert.equal(t.preview.select.subtitle, 'planSlug.current')
+  })
+
+  test('organizationProfile follows the content model', () => {
+    const t = type('organizationProfile')
+    assert.deepEqual(
+      t.fields.map((f) => [f.name, f.type]),
+      [
+        ['title', 'string'],
+        ['tenantId', 'string'],
+        ['plan', 'reference'],
+        ['region', 'string'],
+        ['requiresMfa', 'boolean'],
+      ],
+    )
+    assert.ok(runValidation(field(t, 'title').validation).required >= 1)
+    const tenant = field(t, 'tenantId')
+    assert.ok(runValidation(tenant.validation).required >= 1)
+    const check = customOf(tenant)
+    for (const id of [TENANT, 'acme-corp_2', 'acme corp', ' acme', 'A'.repeat(101)]) assert.equal(check(id), v.descopeTenantId(id), id)
+    assert.ok(isMessage(check('acme.corp')))
+    assert.deepEqual(field(t, 'plan').to, [{type: 'accessPlan'}])
+    assert.deepEqual(field(t, 'region').options.list.map((o) => o.value), ['eu', 'us', 'apac'])
+    const mfa = field(t, 'requiresMfa')
+    assert.equal(mfa.initialValue, false)
+    assert.match(mfa.description, /two factors/)
+    assert.deepEqual(t.preview.prepare({title: 'Acme', tenantId: TENANT, plan: 'Pro'}), {title: 'Acme', subtitle: `Pro · ${TENANT}`})
+    assert.deepEqual(t.preview.prepare({tenantId: TENANT}), {title: TENANT, subtitle: TENANT})
+  })
+
+  test('memberProfile follows the content model', () => {
+    const t = type('memberProfile')
+    assert.deepEqual(
+      t.fields.map((f) => [f.name, f.type]),
+      [
+        ['title', 'string'],
+        ['descopeLoginId', 'string'],
+        ['roles', 'array'],
+        ['plan', 'reference'],
+        ['region', 'string'],
+        ['tenant', 'reference'],
+        ['requiresMfa', 'boolean'],
+      ],
+    )
+    assert.ok(runValidation(field(t, 'title').validation).required >= 1)
+    const login = field(t, 'descopeLoginId')
+    assert.ok(runValidation(login.validation).required >= 1)
+    const check = customOf(login)
+    for (const id of ['ada@acme.example', 'U2abc', ' ada@acme.example', 'a'.repeat(257)]) assert.equal(check(id), v.descopeLoginId(id), id)
+
+    const roles = field(t, 'roles')
+    assert.deepEqual(roles.of, [{type: 'reference', to: [{type: 'accessRole'}]}])
+    const uniq = customOf(roles)
+    assert.equal(uniq([ref('r1'), ref('r2')]), true)
+    assert.equal(uniq([ref('r1'), ref('r1')]), v.uniqueReferences([ref('r1'), ref('r1')]))
+    assert.ok(isMessage(uniq([ref('r1'), ref('r1')])))
+
+    assert.deepEqual(field(t, 'plan').to, [{type: 'accessPlan'}])
+    assert.deepEqual(field(t, 'tenant').to, [{type: 'organizationProfile'}])
+    assert.deepEqual(field(t, 'region').options.list.map((o) => o.value), ['eu', 'us', 'apac'])
+    // plan, region, tenant and requiresMfa are optional: they fall back to the tenant (or project level).
+    for (const name of ['plan', 'region', 'tenant', 'requiresMfa']) {
+      const f = field(t, name)
+      assert.equal(f.validation, undefined, `${name} is optional`)
+      assert.ok(f.description, `${name} tells editors what it does`)
+    }
+    assert.equal(field(t, 'requiresMfa').initialValue, undefined, 'unset follows the tenant')
+    assert.deepEqual(t.preview.prepare({title: 'Ada', loginId: 'ada@acme.example', tenant: 'Acme', plan: 'Pro'}), {
+      title: 'Ada',
+      subtitle: 'Pro · Acme · ada@acme.example',
+    })
+    assert.equal(t.preview.prepare({loginId: 'ada@acme.example'}).title, 'ada@acme.example')
+  })
+
+  test('gatedPage is a gated document with accessRole references and a Descope tenant owner', () => {
+    const t = type('gatedPage')
+    const article = type('article')
+    assert.deepEqual(t.fields.map((f) => [f.name, f.type]), article.fields.map((f) => [f.name, f.type]))
+    const fields = Object.fromEntries(t.fields.map((f) => [f.name, f]))
+
+    assert.deepEqual(fields.requiredRoles.of, [{type: 'reference', to: [{type: 'accessRole'}]}])
+    const roles = customOf(fields.requiredRoles)
+    assert.equal(roles(undefined), true)
+    assert.equal(roles([ref('r1'), ref('r2')]), true)
+    assert.equal(roles([ref('r1'), ref('r1')]), v.uniqueReferences([ref('r1'), ref('r1')]))
+    assert.ok(isMessage(roles([ref('r1'), ref('r1')])))
+    assert.ok(isMessage(roles(['admin'])), 'role name strings are not references')
+
+    for (const f of ['requiredPlans', 'regions']) assert.deepEqual(fields[f].of, [{type: 'string'}])
+    assert.equal(customOf(fields.requiredPlans)(['pro', 'pro']), v.planSlugList(['pro', 'pro']))
+    assert.equal(customOf(fields.requiredPlans)(['pro']), true)
+    assert.equal(customOf(fields.slug)({current: 'Q3'}), v.slugValue({current: 'Q3'}))
+    assert.equal(customOf(fields.route)('x'), v.routePath('x'))
+    assert.equal(customOf(fields.regions)(['eu', 'eu']), v.uniqueStrings(['eu', 'eu']))
+
+    const org = customOf(fields.organizationId)
+    assert.match(fields.organizationId.description, /Descope tenant ID/)
+    assert.equal(org(undefined), true)
+    assert.equal(org(TENANT), true)
+    assert.equal(org('acme-corp'), true, 'custom tenant ids are accepted')
+    assert.ok(isMessage(org('acme corp')))
+    assert.ok(isMessage(org(ORG + '.x')))
+    assert.equal(org('A'.repeat(101)), v.descopeTenantId('A'.repeat(101)))
+  })
+
+  test('Stytch gated documents keep role name strings and Stytch organization ids', () => {
+    for (const name of ['article', 'doc', 'report']) {
+      const fields = Object.fromEntries(type(name).fields.map((f) => [f.name, f]))
+      assert.deepEqual(fields.requiredRoles.of, [{type: 'string'}], name)
+      assert.ok(isMessage(customOf(fields.organizationId)(TENANT)), `${name}: a Descope tenant id is refused`)
+      assert.match(fields.organizationId.description, /Stytch organization ID/)
+    }
+  })
 })
