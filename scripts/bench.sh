@@ -38,7 +38,7 @@ zip_all target/release
 section "local stack (moto, Sanity and Stytch emulators; the benchmark serves the functions)"
 trap 'scripts/stack.sh down bench >/dev/null' EXIT
 # HTTPS emulators (local CA): the first request's TLS handshake is part of what is measured.
-STACK_TLS=1 STACK_FUNCTIONS=0 STYTCH_EMULATOR_BIN="$ROOT/target/release/stytch-emulator" scripts/stack.sh up bench
+STACK_TLS=1 STACK_FUNCTIONS=0 STACK_DESCOPE=0 STYTCH_EMULATOR_BIN="$ROOT/target/release/stytch-emulator" scripts/stack.sh up bench
 
 section "benchmark (emulators over HTTPS; connections and JWKS warmed during init)"
 target/debug/bench

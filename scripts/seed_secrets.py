@@ -26,6 +26,8 @@ arns = {
     "SANITY_SECRET_ARN": put("gatehouse/sanity", {
         "project_id": env["SANITY_PROJECT"], "dataset": env["SANITY_DATASET"], "read_token": env["SANITY_TOKEN"],
         "webhook_secret": env["WEBHOOK_SECRET"]}),
+    "DESCOPE_SECRET_ARN": put("gatehouse/descope", {
+        "project_id": env["DESCOPE_PROJECT"], "management_key": env["DESCOPE_MANAGEMENT_KEY"]}),
     "INSFORGE_SECRET_ARN": put("gatehouse/insforge", {
         "jwt_secret": env["INSFORGE_JWT_SECRET"], "base_url": env["INSFORGE_BASE_URL"]}),
 }

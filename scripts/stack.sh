@@ -18,6 +18,7 @@ mkdir -p "$STATE"
 
 if [[ "$PROFILE" == test ]]; then
   : "${MOTO_PORT:=14566}" "${SANITY_PORT:=14100}" "${STYTCH_PORT:=14200}" "${LAMBDA_PORT:=19000}" "${LAMBDA_CONSUMER_PORT:=19001}"
+  : "${DESCOPE_PORT:=14300}" "${LAMBDA_DESCOPE_PORT:=19002}"
   # Short timeouts and TTLs so fault and cache tests finish quickly.
   FN_TUNING="HTTP_CONNECT_TIMEOUT_MS=300
 HTTP_TIMEOUT_MS=700
@@ -34,10 +35,12 @@ elif [[ "$PROFILE" == bench ]]; then
   # `make bench`: emulators and moto only; the benchmark serves the release function binaries
   # itself (STACK_FUNCTIONS=0) on LAMBDA_PORT, where the webhooks point.
   : "${MOTO_PORT:=24566}" "${SANITY_PORT:=24100}" "${STYTCH_PORT:=24200}" "${LAMBDA_PORT:=29000}" "${LAMBDA_CONSUMER_PORT:=29001}"
+  : "${DESCOPE_PORT:=24300}" "${LAMBDA_DESCOPE_PORT:=29002}"
   FN_TUNING=""
   WEBHOOK_RETRY_MS=1000
 else
   : "${MOTO_PORT:=4566}" "${SANITY_PORT:=4100}" "${STYTCH_PORT:=4200}" "${LAMBDA_PORT:=9000}" "${LAMBDA_CONSUMER_PORT:=9001}"
+  : "${DESCOPE_PORT:=4300}" "${LAMBDA_DESCOPE_PORT:=9002}"
   # Short access-cache TTL so the demo shows rule changes quickly (production default: 30 s).
   FN_TUNING="ACCESS_CACHE_TTL_S=2"
   WEBHOOK_RETRY_MS=5000
@@ -46,6 +49,9 @@ fi
 B2B_PROJECT="project-test-11111111-1111-4111-8111-111111111111"
 CONSUMER_PROJECT="project-test-22222222-2222-4222-8222-222222222222"
 STYTCH_SECRET="secret-test-local"
+# The local Descope project (emulators/descope) and its management key.
+DESCOPE_PROJECT="P2localgatehouse0000000000000000"
+DESCOPE_MANAGEMENT_KEY="K2local-management-key"
 SANITY_PROJECT="demo"
 SANITY_DATASET="production"
 SANITY_TOKEN="sk-local-read"
@@ -99,6 +105,9 @@ up() {
   # STYTCH_EMULATOR_BIN may name a release build.
   local functions="${STACK_FUNCTIONS:-1}"
   local stytch_bin="${STYTCH_EMULATOR_BIN:-$ROOT/target/debug/stytch-emulator}"
+  local descope_bin="${DESCOPE_EMULATOR_BIN:-$ROOT/target/debug/descope-emulator}"
+  # STACK_DESCOPE=0: no Descope emulator and no Descope-backed functions (make bench).
+  local descope="${STACK_DESCOPE:-1}"
   if [[ "$functions" == 1 ]]; then
     log "building the function binaries and the Stytch emulator (debug)"
     (cd "$ROOT" && cargo build --quiet --bins)
@@ -119,9 +128,16 @@ up() {
   start stytch env "${tls_env[@]}" STYTCH_EMULATOR_PORT="$STYTCH_PORT" \
     STYTCH_PROJECTS="$B2B_PROJECT:$STYTCH_SECRET:b2b,$CONSUMER_PROJECT:$STYTCH_SECRET:consumer" \
     "$stytch_bin"
+  if [[ "$descope" == 1 ]]; then
+    # The custom attributes gatehouse writes must exist in the project (README "Descope").
+    start descope env DESCOPE_EMULATOR_PORT="$DESCOPE_PORT" DESCOPE_EMULATOR_PROJECT_ID="$DESCOPE_PROJECT" \
+      DESCOPE_EMULATOR_MANAGEMENT_KEY="$DESCOPE_MANAGEMENT_KEY" DESCOPE_EMULATOR_SEED="$ROOT/emulators/descope/seed.gatehouse.json" \
+      "$descope_bin"
+  fi
 
   local proj='{_id, _type, _rev, "operation": delta::operation(), "before": before(){stytchOrganizationId, stytchUserId}, "dataset": sanity::dataset()}'
   WEBHOOK_PROJECTION="$proj" LAMBDA_PORT="$LAMBDA_PORT" WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+    DESCOPE="$descope" LAMBDA_DESCOPE_PORT="$LAMBDA_DESCOPE_PORT" \
     WEBHOOK_RETRY_MS="$WEBHOOK_RETRY_MS" SANITY_DATASET="$SANITY_DATASET" \
     "$VENV/bin/python" - >"$STATE/webhooks.json" <<'PY'
 import json, os
@@ -131,7 +147,18 @@ def hook(fn, on):
             "dataset": os.environ["SANITY_DATASET"], "filter": '_type == "accessRule"', "projection": proj,
             "secret": os.environ["WEBHOOK_SECRET"], "on": on, "includeDrafts": False,
             "retryDelayMs": int(os.environ["WEBHOOK_RETRY_MS"]), "maxRetries": 2, "timeoutMs": 30000, "enabled": True}
-print(json.dumps([hook("publish-sync", ["create", "update"]), hook("delete-cleanup", ["delete"])], indent=2))
+hooks = [hook("publish-sync", ["create", "update"]), hook("delete-cleanup", ["delete"])]
+if os.environ["DESCOPE"] == "1":
+    # The Descope content model, on the Descope-backed functions. publish-sync also hears about
+    # the documents profiles reference (a tenant's plan, a role's key) and re-syncs the profiles.
+    dport = os.environ["LAMBDA_DESCOPE_PORT"]
+    dproj = proj.replace("before(){stytchOrganizationId, stytchUserId}", "before(){descopeLoginId, tenantId}")
+    for h, types in ((hook("publish-sync", ["create", "update"]), '["memberProfile", "organizationProfile", "accessRole", "accessPlan"]'),
+                     (hook("delete-cleanup", ["delete"]), '["memberProfile", "organizationProfile"]')):
+        h.update(id=h["id"] + "-descope", name=h["name"] + " (Descope)", url=h["url"].replace(f":{port}/", f":{dport}/"),
+                 filter=f"_type in {types}", projection=dproj)
+        hooks.append(h)
+print(json.dumps(hooks, indent=2))
 PY
   start sanity env "${tls_env[@]}" SANITY_EMULATOR_PORT="$SANITY_PORT" SANITY_PROJECT_ID="$SANITY_PROJECT" \
     SANITY_TOKENS="$SANITY_TOKEN,sk-local-write" SANITY_WEBHOOKS_FILE="$STATE/webhooks.json" \
@@ -140,6 +167,7 @@ PY
   wait_http moto "http://127.0.0.1:$MOTO_PORT/"
   wait_http stytch "$scheme://127.0.0.1:$STYTCH_PORT/__gatehouse/calls"
   wait_http sanity "$scheme://127.0.0.1:$SANITY_PORT/__gatehouse/calls"
+  [[ "$descope" == 1 ]] && wait_http descope "http://127.0.0.1:$DESCOPE_PORT/__gatehouse/calls"
 
   # The Cerbos PDP (policies/ with hot reload). gated-content asks it when AUTHZ=cerbos: the
   # default for `make dev`, so editing a policy changes the next gated read. The test profile's
@@ -154,6 +182,7 @@ PY
     B2B_PROJECT="$B2B_PROJECT" CONSUMER_PROJECT="$CONSUMER_PROJECT" STYTCH_SECRET="$STYTCH_SECRET" \
     SANITY_PROJECT="$SANITY_PROJECT" SANITY_DATASET="$SANITY_DATASET" SANITY_TOKEN="$SANITY_TOKEN" \
     WEBHOOK_SECRET="$WEBHOOK_SECRET" INSFORGE_JWT_SECRET="$INSFORGE_JWT_SECRET" INSFORGE_BASE_URL="$INSFORGE_BASE_URL" \
+    DESCOPE_PROJECT="$DESCOPE_PROJECT" DESCOPE_MANAGEMENT_KEY="$DESCOPE_MANAGEMENT_KEY" \
     "$VENV/bin/python" "$ROOT/scripts/seed_secrets.py" >"$STATE/arns.env"
   # shellcheck disable=SC1091
   source "$STATE/arns.env"
@@ -175,6 +204,8 @@ RUST_LOG=info
 $FN_TUNING"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_B2B_SECRET_ARN" >"$STATE/functions-b2b.env"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_CONSUMER_SECRET_ARN" >"$STATE/functions-consumer.env"
+  printf '%s\nIDP=descope\nDESCOPE_SECRET_ARN=%s\nDESCOPE_BASE_URL=http://127.0.0.1:%s\n' "$common" "$DESCOPE_SECRET_ARN" "$DESCOPE_PORT" \
+    >"$STATE/functions-descope.env"
 
   if [[ "$functions" == 1 ]]; then
   # `--ignore-changes`: the binaries are built above; editing code while tests run must not
@@ -183,12 +214,18 @@ $FN_TUNING"
   local watch=("$VENV/bin/cargo-lambda" lambda watch --quiet --ignore-changes --disable-cors -A 127.0.0.1)
   start lambda env PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 4 -P "$LAMBDA_PORT" --env-file "$STATE/functions-b2b.env"
   start lambda-consumer env PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 1 -P "$LAMBDA_CONSUMER_PORT" --env-file "$STATE/functions-consumer.env"
+  local ports=("$LAMBDA_PORT" "$LAMBDA_CONSUMER_PORT")
+  if [[ "$descope" == 1 ]]; then
+    start lambda-descope env PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 2 -P "$LAMBDA_DESCOPE_PORT" --env-file "$STATE/functions-descope.env"
+    ports+=("$LAMBDA_DESCOPE_PORT")
+  fi
   wait_http lambda "http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/healthcheck" 120
   wait_http lambda-consumer "http://127.0.0.1:$LAMBDA_CONSUMER_PORT/lambda-url/gated-content/content/healthcheck" 120
+  [[ "$descope" == 1 ]] && wait_http lambda-descope "http://127.0.0.1:$LAMBDA_DESCOPE_PORT/lambda-url/gated-content/content/healthcheck" 120
   # Start the POST functions now (an unsigned POST answers 401) so the first real delivery does
   # not pay for `cargo lambda watch` spawning them.
   local port fn
-  for port in "$LAMBDA_PORT" "$LAMBDA_CONSUMER_PORT"; do
+  for port in "${ports[@]}"; do
     for fn in publish-sync delete-cleanup token-exchange; do
       curl -s -o /dev/null --max-time 60 -X POST "http://127.0.0.1:$port/lambda-url/$fn/" -d '{}' || true
     done
@@ -203,6 +240,10 @@ STYTCH_URL=$scheme://127.0.0.1:$STYTCH_PORT
 LOCAL_CA_FILE=$CA_FILE
 LAMBDA_URL=http://127.0.0.1:$LAMBDA_PORT
 LAMBDA_CONSUMER_URL=http://127.0.0.1:$LAMBDA_CONSUMER_PORT
+LAMBDA_DESCOPE_URL=http://127.0.0.1:$LAMBDA_DESCOPE_PORT
+DESCOPE_URL=http://127.0.0.1:$DESCOPE_PORT
+DESCOPE_PROJECT=$DESCOPE_PROJECT
+DESCOPE_MANAGEMENT_KEY=$DESCOPE_MANAGEMENT_KEY
 CERBOS_URL=$cerbos_url
 AUTHZ=$authz
 B2B_PROJECT=$B2B_PROJECT
@@ -221,6 +262,8 @@ ENV
   Secrets Manager (moto)  http://127.0.0.1:$MOTO_PORT
   Sanity emulator         $scheme://127.0.0.1:$SANITY_PORT   (token sk-local-write; deliveries: /__gatehouse/deliveries)
   Stytch emulator         $scheme://127.0.0.1:$STYTCH_PORT   (state: /__gatehouse/state)
+  Descope emulator        http://127.0.0.1:$DESCOPE_PORT   (project $DESCOPE_PROJECT; state: /__gatehouse/state)
+  functions, Descope      http://127.0.0.1:$LAMBDA_DESCOPE_PORT/lambda-url/<function>/  (IDP=descope)
   Cerbos PDP              $cerbos_url   (policies/, hot reload; gated-content AUTHZ=$authz)
   publish-sync            http://127.0.0.1:$LAMBDA_PORT/lambda-url/publish-sync/
   delete-cleanup          http://127.0.0.1:$LAMBDA_PORT/lambda-url/delete-cleanup/

@@ -9,19 +9,21 @@ use serde_json::{Map, Value, json};
 
 use crate::cms::{SanityClient, SignatureError, WebhookEvent, signature};
 use crate::authz::AnyAuthorizer;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, IdpKind};
 use crate::error::Error;
 use crate::exchange;
-use crate::gate::session::{self, Jwks, Verifier, stytch_jwks_url};
+use crate::gate::descope::{DescopeVerifier, descope_jwks_url};
+use crate::gate::session::{self, AnyVerifier, Jwks, Verifier, stytch_jwks_url};
 use crate::gate::{Gate, GateRequest, cors_headers};
 use crate::http::{self, Deadline};
-use crate::idp::IdpError;
+use crate::idp::descope::{self, Descope};
 use crate::idp::stytch::{self, Stytch};
+use crate::idp::{AnyProvider, IdpError};
 use crate::log::{metric_line, now_ms, request_line};
 use crate::ratelimit::{Throttled, TokenBucket};
 use crate::reconcile::{Input, Reconciler, RunReport, Settings};
-use crate::secrets::{Needs, SecretStore, Secrets, SecretsError};
-use crate::sync::{Report, Syncer};
+use crate::secrets::{IdpSecret, Needs, SecretStore, Secrets, SecretsError};
+use crate::sync::{Model, Report, Syncer};
 
 /// Bodies larger than this are refused before anything else (Sanity documents are far smaller).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -106,22 +108,40 @@ impl Core {
         SanityClient::new(self.http.clone(), &self.cfg, &s.sanity)
     }
 
-    fn stytch(&self, s: &Secrets) -> Stytch {
-        Stytch::new(self.http.clone(), &self.cfg, s.stytch.clone())
+    /// The identity provider (`IDP`) with the secrets as they are now.
+    fn idp(&self, s: &Secrets) -> AnyProvider {
+        match &s.idp {
+            IdpSecret::Stytch(st) => AnyProvider::Stytch(Stytch::new(self.http.clone(), &self.cfg, st.clone())),
+            IdpSecret::Descope(d) => AnyProvider::Descope(Descope::new(
+                self.http.clone(),
+                descope::base_url(self.cfg.descope_base_url.as_deref(), &d.project_id),
+                d.clone(),
+                self.cfg.timeouts.request,
+            )),
+        }
+    }
+
+    fn idp_base(&self, s: &Secrets) -> String {
+        match &s.idp {
+            IdpSecret::Stytch(st) => stytch::base_url(&self.cfg, st),
+            IdpSecret::Descope(d) => descope::base_url(self.cfg.descope_base_url.as_deref(), &d.project_id),
+        }
     }
 
     /// Verifies the project's session JWTs against its JWKS (keys not loaded yet).
-    fn session_verifier(&self) -> Verifier {
+    fn session_verifier(&self) -> AnyVerifier {
         let s = self.secrets.current();
-        let base = stytch::base_url(&self.cfg, &s.stytch);
-        let jwks = Jwks::new(
-            self.http.clone(),
-            stytch_jwks_url(&base, &s.stytch.project_id, s.stytch.kind),
-            self.cfg.jwks_refetch_min,
-            self.cfg.jwks_max_age,
-            self.cfg.timeouts.request,
-        );
-        Verifier::new(jwks, s.stytch.project_id.clone(), s.stytch.kind, &self.cfg.stytch_issuers)
+        let base = self.idp_base(&s);
+        let jwks = |url: String| Jwks::new(self.http.clone(), url, self.cfg.jwks_refetch_min, self.cfg.jwks_max_age, self.cfg.timeouts.request);
+        match &s.idp {
+            IdpSecret::Stytch(st) => AnyVerifier::Stytch(Verifier::new(
+                jwks(stytch_jwks_url(&base, &st.project_id, st.kind)),
+                st.project_id.clone(),
+                st.kind,
+                &self.cfg.stytch_issuers,
+            )),
+            IdpSecret::Descope(d) => AnyVerifier::Descope(DescopeVerifier::new(jwks(descope_jwks_url(&base, &d.project_id)), d.project_id.clone())),
+        }
     }
 
     /// Opens the connections the first request will use while init still has a full CPU
@@ -132,8 +152,16 @@ impl Core {
         }
         let s = self.secrets.current();
         let sanity = self.sanity(&s);
-        let stytch_base = stytch::base_url(&self.cfg, &s.stytch);
-        tokio::join!(http::warm(&self.http, sanity.origin()), http::warm(&self.http, &stytch_base));
+        let idp_base = self.idp_base(&s);
+        tokio::join!(http::warm(&self.http, sanity.origin()), http::warm(&self.http, &idp_base));
+    }
+
+    /// Which documents the sync functions serve.
+    fn model(&self) -> Model {
+        match self.cfg.idp {
+            IdpKind::Stytch => Model::Stytch,
+            IdpKind::Descope => Model::Descope,
+        }
     }
 }
 
@@ -253,8 +281,8 @@ impl SyncApp {
 
     async fn sync(&self, ev: &WebhookEvent, secrets: &Arc<Secrets>, deadline: Deadline) -> Result<Report, Error> {
         let cms = self.core.sanity(secrets);
-        let idp = self.core.stytch(secrets);
-        let syncer = Syncer { cms: &cms, idp: &idp, dataset: &secrets.sanity.dataset, now_ms };
+        let idp = self.core.idp(secrets);
+        let syncer = Syncer { cms: &cms, idp: &idp, dataset: &secrets.sanity.dataset, now_ms, model: self.core.model() };
         match self.kind {
             SyncKind::Publish => syncer.publish(ev, deadline).await,
             SyncKind::Delete => syncer.delete(ev, deadline).await,
@@ -267,7 +295,7 @@ impl SyncApp {
 
 pub struct GateApp {
     core: Core,
-    gate: Gate<Stytch>,
+    gate: Gate<AnyProvider>,
 }
 
 impl GateApp {
@@ -287,7 +315,7 @@ impl GateApp {
                     }
                 }
             };
-            let (keys, (), ()) = tokio::join!(verifier.jwks.refresh(), core.warm(), pdp);
+            let (keys, (), ()) = tokio::join!(verifier.jwks().refresh(), core.warm(), pdp);
             if let Err(e) = keys {
                 tracing::warn!(error = %e, "JWKS not loaded at init");
             }
@@ -302,14 +330,14 @@ impl GateApp {
         let greq = gate_request(&req);
         let secrets = self.core.secrets.fresh().await;
         let cms = self.core.sanity(&secrets);
-        let idp = self.core.stytch(&secrets);
+        let idp = self.core.idp(&secrets);
         let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget);
         let mut log = Map::new();
         let (mut result, mut calls) = http::counting(self.gate.read(&idp, &cms, &greq, &rid, deadline, &mut log)).await;
         // Stytch refused our credentials: maybe rotated. One rate-limited re-read, one retry.
         if matches!(result, Err(Error::Idp(IdpError::Unauthorized)))
             && let Some(s) = self.core.secrets.force_reread().await {
-                let idp = self.core.stytch(&s);
+                let idp = self.core.idp(&s);
                 let (r, c) = http::counting(self.gate.read(&idp, &cms, &greq, &rid, deadline, &mut log)).await;
                 (result, calls) = (r, calls + c);
             }
@@ -402,7 +430,7 @@ const INSFORGE: Needs = Needs { sanity: false, insforge: true };
 
 pub struct TokenApp {
     core: Core,
-    verifier: Verifier,
+    verifier: AnyVerifier,
 }
 
 impl TokenApp {
@@ -411,7 +439,7 @@ impl TokenApp {
         let verifier = core.session_verifier();
         // The JWKS fetch doubles as the connection warm-up (token-exchange calls nothing else).
         if core.cfg.init_warmup
-            && let Err(e) = verifier.jwks.refresh().await {
+            && let Err(e) = verifier.jwks().refresh().await {
                 tracing::warn!(error = %e, "JWKS not loaded at init");
             }
         Ok(TokenApp { core, verifier })
@@ -439,7 +467,7 @@ impl TokenApp {
         if req.body().len() > 16 * 1024 {
             return Err(Error::PayloadTooLarge { limit: 16 * 1024 });
         }
-        let token = session::credentials(greq.authorization.as_deref(), greq.cookie.as_deref(), crate::gate::SESSION_COOKIE)?
+        let token = session::credentials(greq.authorization.as_deref(), greq.cookie.as_deref(), self.verifier.cookie())?
             .ok_or(session::SessionError::Missing)?;
         let session = self.verifier.verify(token).await?;
         let secrets = self.core.secrets.fresh().await;
@@ -530,9 +558,9 @@ impl ReconcileApp {
     async fn run(&self, input: &Input, deadline: Deadline) -> Result<RunReport, Error> {
         let secrets = self.core.secrets.fresh().await;
         let cms = self.core.sanity(&secrets);
-        let stytch = self.core.stytch(&secrets);
-        let idp = Throttled { inner: &stytch, bucket: &self.bucket };
-        let syncer = Syncer { cms: &cms, idp: &idp, dataset: &secrets.sanity.dataset, now_ms };
+        let provider = self.core.idp(&secrets);
+        let idp = Throttled { inner: &provider, bucket: &self.bucket };
+        let syncer = Syncer { cms: &cms, idp: &idp, dataset: &secrets.sanity.dataset, now_ms, model: self.core.model() };
         let settings = Settings { concurrency: self.core.cfg.reconcile.concurrency, item_budget: self.core.cfg.timeouts.sync_budget };
         Reconciler { syncer, settings }.run(input, deadline).await
     }

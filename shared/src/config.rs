@@ -20,9 +20,20 @@ pub struct Timeouts {
     pub init_budget: Duration,
 }
 
+/// Which identity provider the functions talk to (`IDP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdpKind {
+    Stytch,
+    Descope,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub stytch_secret_arn: String,
+    pub idp: IdpKind,
+    /// The provider's secret: `STYTCH_SECRET_ARN` or `DESCOPE_SECRET_ARN`, by `IDP`.
+    pub idp_secret_arn: String,
+    /// Local override of `https://api.descope.com`; unset in production.
+    pub descope_base_url: Option<String>,
     /// Required by the functions that read the Content Lake (all but token-exchange).
     pub sanity_secret_arn: Option<String>,
     /// token-exchange only: `{"jwt_secret", "base_url"}` of the InsForge project.
@@ -159,8 +170,18 @@ impl Config {
         if !valid_version {
             return Err(ConfigError::Invalid { name: "SANITY_API_VERSION", reason: "expected YYYY-MM-DD".into() });
         }
+        let idp = match var("IDP").as_deref().map(str::trim) {
+            None | Some("stytch") => IdpKind::Stytch,
+            Some("descope") => IdpKind::Descope,
+            Some(other) => return Err(ConfigError::Invalid { name: "IDP", reason: format!("expected stytch or descope, got {other:?}") }),
+        };
         Ok(Config {
-            stytch_secret_arn: required("STYTCH_SECRET_ARN")?,
+            idp,
+            idp_secret_arn: match idp {
+                IdpKind::Stytch => required("STYTCH_SECRET_ARN")?,
+                IdpKind::Descope => required("DESCOPE_SECRET_ARN")?,
+            },
+            descope_base_url: url("DESCOPE_BASE_URL")?,
             sanity_secret_arn: var("SANITY_SECRET_ARN"),
             insforge_secret_arn: var("INSFORGE_SECRET_ARN"),
             sanity_api_host: url("SANITY_API_HOST")?,
@@ -180,7 +201,7 @@ impl Config {
             jwks_max_age: secs("JWKS_MAX_AGE_S", 3_600)?,
             cors_allowed_origins: list("CORS_ALLOWED_ORIGINS", &[]),
             cors_in_function,
-            content_types: list("CONTENT_TYPES", &["article", "doc", "report"]),
+            content_types: list("CONTENT_TYPES", &["article", "doc", "report", "gatedPage"]),
             reconcile: ReconcileConfig {
                 concurrency: num("RECONCILE_CONCURRENCY", 4)?.clamp(1, 64) as usize,
                 provider_rate: num("RECONCILE_PROVIDER_RATE", 20)?.max(1) as u32,

@@ -23,13 +23,13 @@ struct Lake {
 }
 
 impl RuleSource for Lake {
-    async fn rule(&self, id: &str, _: Deadline) -> Result<Option<Rule>, Error> {
+    async fn rule(&self, _: Model, id: &str, _: Deadline) -> Result<Option<Rule>, Error> {
         Ok(self.docs.lock().unwrap().get(id).cloned())
     }
 }
 
 impl RuleCatalog for Lake {
-    async fn rules_after(&self, last: &str, _: Deadline) -> Result<Vec<Result<Rule, (String, RuleError)>>, Error> {
+    async fn rules_after(&self, _: Model, last: &str, _: Deadline) -> Result<Vec<Result<Rule, (String, RuleError)>>, Error> {
         let docs = self.docs.lock().unwrap();
         let mut ids: Vec<&String> = docs.keys().filter(|k| k.as_str() > last).collect();
         ids.sort();
@@ -152,7 +152,7 @@ async fn history(seed: u64, mode: Deliveries, lake: &Lake, idp: &Provider, log: 
             idp.targets.lock().unwrap().insert(t, m);
         }
     }
-    let syncer = Syncer { cms: lake, idp, dataset: "production", now_ms: now };
+    let syncer = Syncer { cms: lake, idp, dataset: "production", now_ms: now, model: Model::Stytch };
     let deadline = Deadline::after(Duration::from_secs(60));
     let mut pending: Vec<Delivery> = Vec::new();
     let mut rev = 0u64;
@@ -188,6 +188,7 @@ async fn history(seed: u64, mode: Deliveries, lake: &Lake, idp: &Provider, log: 
                 allowed_content_types: None,
                 gated_routes: None,
                 requires_mfa: Some(rng.bool()),
+                ..Default::default()
             };
             log.push(format!("publish {id} -> {:?} {region}", t.as_ref().map(|t| &t.id)));
             lake.docs.lock().unwrap().insert(id.clone(), rule);
@@ -296,7 +297,7 @@ async fn random_histories_converge_to_the_content_lake() {
 }
 
 async fn reconcile(lake: &Lake, idp: &Provider, dry_run: bool, concurrency: usize) -> Result<RunReport, String> {
-    let syncer = Syncer { cms: lake, idp, dataset: "production", now_ms: now };
+    let syncer = Syncer { cms: lake, idp, dataset: "production", now_ms: now, model: Model::Stytch };
     let r = Reconciler { syncer, settings: Settings { concurrency, item_budget: Duration::from_secs(5) } };
     let input = Input { dry_run, ..Input::default() };
     r.run(&input, Deadline::after(Duration::from_secs(60))).await.map_err(|e| e.to_string())

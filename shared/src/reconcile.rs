@@ -317,7 +317,7 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
         let mut out = BTreeMap::new();
         let mut last = String::new();
         loop {
-            let page = self.syncer.cms.rules_after(&last, self.step_deadline(run)).await?;
+            let page = self.syncer.cms.rules_after(self.syncer.model, &last, self.step_deadline(run)).await?;
             let n = page.len();
             for item in page {
                 let (id, r) = match item {

@@ -81,9 +81,25 @@ pub struct Needs {
     pub insforge: bool,
 }
 
+/// The identity provider's credentials (`IDP`).
+#[derive(Clone)]
+pub enum IdpSecret {
+    Stytch(StytchSecret),
+    Descope(DescopeSecret),
+}
+
+impl IdpSecret {
+    pub fn project_id(&self) -> &str {
+        match self {
+            IdpSecret::Stytch(s) => &s.project_id,
+            IdpSecret::Descope(d) => &d.project_id,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Secrets {
-    pub stytch: StytchSecret,
+    pub idp: IdpSecret,
     /// Empty (never read) in a function that does not need the Content Lake.
     pub sanity: SanitySecret,
     pub insforge: Option<InsForgeSecret>,
@@ -93,7 +109,7 @@ pub struct Secrets {
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secrets")
-            .field("stytch.project_id", &self.stytch.project_id)
+            .field("idp.project_id", &self.idp.project_id())
             .field("sanity.project_id", &self.sanity.project_id)
             .field("sanity.dataset", &self.sanity.dataset)
             .finish_non_exhaustive()
@@ -112,7 +128,8 @@ struct Loaded {
 
 pub struct SecretStore {
     client: Client,
-    stytch_arn: String,
+    idp: crate::config::IdpKind,
+    idp_arn: String,
     sanity_arn: Option<String>,
     insforge_arn: Option<String>,
     max_age: Duration,
@@ -132,7 +149,8 @@ impl SecretStore {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
         let store = SecretStore {
             client: Client::new(&sdk),
-            stytch_arn: cfg.stytch_secret_arn.clone(),
+            idp: cfg.idp,
+            idp_arn: cfg.idp_secret_arn.clone(),
             sanity_arn: cfg.sanity_secret_arn.clone().filter(|_| needs.sanity),
             insforge_arn: cfg.insforge_secret_arn.clone().filter(|_| needs.insforge),
             max_age: cfg.secrets_max_age,
@@ -166,10 +184,13 @@ impl SecretStore {
                 }
             }
         };
-        let (stytch, sanity, insforge) =
-            tokio::try_join!(fetch_object(&self.client, &self.stytch_arn), optional(&self.sanity_arn), optional(&self.insforge_arn))?;
+        let (idp, sanity, insforge) =
+            tokio::try_join!(fetch_object(&self.client, &self.idp_arn), optional(&self.sanity_arn), optional(&self.insforge_arn))?;
         Ok(Secrets {
-            stytch: parse_stytch(&self.stytch_arn, &stytch)?,
+            idp: match self.idp {
+                crate::config::IdpKind::Stytch => IdpSecret::Stytch(parse_stytch(&self.idp_arn, &idp)?),
+                crate::config::IdpKind::Descope => IdpSecret::Descope(parse_descope(&self.idp_arn, &Value::Object(idp).to_string())?),
+            },
             sanity: match sanity {
                 Some((arn, o)) => parse_sanity(&arn, &o)?,
                 None => placeholder().sanity,
@@ -219,7 +240,7 @@ impl SecretStore {
     async fn reread(&self) -> Option<Arc<Secrets>> {
         // On the request path: bounded well inside the request's own budget.
         let fetched = tokio::time::timeout(self.reread_timeout, self.fetch()).await;
-        match fetched.unwrap_or_else(|_| Err(SecretsError::Unreachable { arn: self.stytch_arn.clone(), reason: "re-read timed out".into() })) {
+        match fetched.unwrap_or_else(|_| Err(SecretsError::Unreachable { arn: self.idp_arn.clone(), reason: "re-read timed out".into() })) {
             Ok(s) => {
                 let s = Arc::new(s);
                 let mut st = self.lock();
@@ -237,7 +258,7 @@ impl SecretStore {
 
 fn placeholder() -> Secrets {
     Secrets {
-        stytch: StytchSecret { project_id: String::new(), secret: String::new(), kind: ProjectKind::B2b },
+        idp: IdpSecret::Stytch(StytchSecret { project_id: String::new(), secret: String::new(), kind: ProjectKind::B2b }),
         sanity: SanitySecret {
             project_id: String::new(),
             dataset: String::new(),

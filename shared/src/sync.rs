@@ -12,9 +12,69 @@ use crate::http::Deadline;
 use crate::idp::{Current, IdentityProvider, IdpError, RuleError, Source, SyncedAccess, Target, TargetKind};
 
 pub const RULE_TYPE: &str = "accessRule";
+/// Descope flavour: a member's access (user attributes, roles, tenant) and a tenant's.
+pub const MEMBER_PROFILE: &str = "memberProfile";
+pub const ORGANIZATION_PROFILE: &str = "organizationProfile";
+pub const ROLE_TYPE: &str = "accessRole";
+pub const PLAN_TYPE: &str = "accessPlan";
 
-const NO_BEFORE: &str = "delivery has no before() ids; set the webhook projection to include \
-                         \"before\": before(){stytchOrganizationId, stytchUserId}";
+/// Member profiles one delivery re-syncs after a document they reference changed; beyond this
+/// the reconciler catches up (the report says how many were left).
+pub const FANOUT_MAX: usize = 50;
+/// The member profiles that reference `$id` (a tenant's profile, a role, a plan).
+pub const REFERENCING_QUERY: &str = r#"*[_type == "memberProfile" && references($id)] | order(_id asc) [0...51]._id"#;
+
+/// Which documents hold the rules: Stytch deployments sync `accessRule`s, Descope deployments
+/// `memberProfile`s and `organizationProfile`s (README "Descope").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    Stytch,
+    Descope,
+}
+
+impl Model {
+    pub fn types(self) -> &'static [&'static str] {
+        match self {
+            Model::Stytch => &[RULE_TYPE],
+            Model::Descope => &[MEMBER_PROFILE, ORGANIZATION_PROFILE],
+        }
+    }
+
+    /// Documents profiles reference (Descope): publishing one re-syncs the profiles that use it.
+    pub fn referenced_types(self) -> &'static [&'static str] {
+        match self {
+            Model::Stytch => &[],
+            Model::Descope => &[ROLE_TYPE, PLAN_TYPE, ORGANIZATION_PROFILE],
+        }
+    }
+
+    fn no_before(self) -> &'static str {
+        match self {
+            Model::Stytch => {
+                "delivery has no before() ids; set the webhook projection to include \
+                 \"before\": before(){stytchOrganizationId, stytchUserId}"
+            }
+            Model::Descope => {
+                "delivery has no before() ids; set the webhook projection to include \
+                 \"before\": before(){descopeLoginId, tenantId}"
+            }
+        }
+    }
+
+    fn one_query(self) -> &'static str {
+        match self {
+            Model::Stytch => RULE_QUERY,
+            Model::Descope => PROFILE_QUERY,
+        }
+    }
+
+    fn page_query(self) -> &'static str {
+        match self {
+            Model::Stytch => RULE_PAGE_QUERY,
+            Model::Descope => PROFILE_PAGE_QUERY,
+        }
+    }
+}
 
 /// A rule projected to exactly what the provider needs: one projection for publish-sync's single
 /// read and the reconciler's pages, so the two can never disagree about a rule.
@@ -30,6 +90,34 @@ macro_rules! rule_projection {
 
 /// The published rule with id `$id`.
 pub const RULE_QUERY: &str = concat!(r#"*[_type == "accessRule" && _id == $id][0]"#, rule_projection!());
+
+/// A Descope profile projected to the same shape: a member's plan and region fall back to its
+/// tenant's; roles are the referenced `accessRole`s' Descope keys. `tenantRef` and `roleRefs`
+/// let a dangling reference be refused instead of silently syncing less.
+macro_rules! profile_projection {
+    () => {
+        r#"{
+  _id, _rev, _type, descopeLoginId,
+  "tenantId": select(_type == "organizationProfile" => tenantId, tenant->tenantId),
+  "tenantRef": tenant._ref,
+  "plan": coalesce(plan->planSlug.current, tenant->plan->planSlug.current),
+  "planTitle": coalesce(plan->title, tenant->plan->title),
+  "region": coalesce(region, tenant->region),
+  "roles": roles[]->descopeRoleKey, "roleRefs": count(roles),
+  "requiresMfa": coalesce(requiresMfa, tenant->requiresMfa)
+}"#
+    };
+}
+
+/// The published profile with id `$id`.
+pub const PROFILE_QUERY: &str =
+    concat!(r#"*[_type in ["memberProfile", "organizationProfile"] && _id == $id][0]"#, profile_projection!());
+
+/// Profiles after `$last`, keyset-paged like the rules.
+pub const PROFILE_PAGE_QUERY: &str = concat!(
+    r#"*[_type in ["memberProfile", "organizationProfile"] && _id > $last] | order(_id asc) [0...500]"#,
+    profile_projection!()
+);
 
 /// Rules per page of the reconciler's desired-state read.
 pub const RULE_PAGE_SIZE: usize = 500;
@@ -79,11 +167,14 @@ pub struct Report {
     pub target: Option<String>,
     /// A previous target this delivery cleared (re-pointed rule).
     pub cleared_previous: Option<String>,
+    /// Descope: member profiles re-synced because a document they reference changed, and how
+    /// many were left to the reconciler.
+    pub resynced: Option<(usize, usize)>,
 }
 
 impl Report {
     fn new(outcome: Outcome) -> Self {
-        Report { outcome, reason: None, owner: None, target: None, cleared_previous: None }
+        Report { outcome, reason: None, owner: None, target: None, cleared_previous: None, resynced: None }
     }
     fn because(outcome: Outcome, reason: impl Into<String>) -> Self {
         Report { reason: Some(reason.into()), ..Report::new(outcome) }
@@ -104,19 +195,42 @@ impl Report {
                 m.insert(k.into(), v.clone().into());
             }
         }
+        if let Some((done, left)) = self.resynced {
+            m.insert("resynced_profiles".into(), done.into());
+            if left > 0 {
+                m.insert("resync_left_to_reconcile".into(), left.into());
+            }
+        }
         m
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
     #[serde(rename = "_id")]
     pub id: String,
     #[serde(rename = "_rev")]
     pub rev: String,
+    /// `accessRule` (or absent), `memberProfile`, `organizationProfile`.
+    #[serde(rename = "_type", default)]
+    pub doc_type: Option<String>,
+    #[serde(default)]
     pub stytch_organization_id: Option<String>,
+    #[serde(default)]
     pub stytch_user_id: Option<String>,
+    /// Descope member profile: whose user it is (login id or user id).
+    #[serde(default)]
+    pub descope_login_id: Option<String>,
+    /// Descope: the tenant an organization profile describes, or a member's tenant.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub tenant_ref: Option<String>,
+    #[serde(default)]
+    pub roles: Option<Vec<Option<String>>>,
+    #[serde(default)]
+    pub role_refs: Option<u64>,
     pub plan: Option<String>,
     pub plan_title: Option<String>,
     pub region: Option<String>,
@@ -142,7 +256,10 @@ fn targets(org: Option<&str>, user: Option<&str>) -> Vec<Target> {
 }
 
 fn before_targets(before: &Before) -> Vec<Target> {
-    targets(before.str("stytchOrganizationId"), before.str("stytchUserId"))
+    let mut t = targets(before.str("stytchOrganizationId"), before.str("stytchUserId"));
+    // Descope: a member profile names its user, an organization profile its tenant.
+    t.extend(targets(before.str("tenantId"), before.str("descopeLoginId")));
+    t
 }
 
 /// A gated route: an absolute path, no traversal, query, fragment or whitespace.
@@ -156,7 +273,16 @@ pub fn valid_route(p: &str) -> bool {
 }
 
 impl Rule {
+    fn descope_kind(&self) -> Option<&str> {
+        self.doc_type.as_deref().filter(|t| *t == MEMBER_PROFILE || *t == ORGANIZATION_PROFILE)
+    }
+
     pub fn target(&self) -> Result<Option<Target>, RuleError> {
+        match self.descope_kind() {
+            Some(MEMBER_PROFILE) => return Ok(non_empty(&self.descope_login_id).map(|id| Target { kind: TargetKind::User, id: id.into() })),
+            Some(_) => return Ok(non_empty(&self.tenant_id).map(|id| Target { kind: TargetKind::Organization, id: id.into() })),
+            None => {}
+        }
         let t = targets(non_empty(&self.stytch_organization_id), non_empty(&self.stytch_user_id));
         match t.len() {
             0 => Ok(None),
@@ -178,7 +304,27 @@ impl Rule {
             }
         }
         let types = self.allowed_content_types.iter().flatten().flatten().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let (mut roles, mut tenant_id) = (Vec::new(), None);
+        if self.descope_kind() == Some(MEMBER_PROFILE) {
+            for r in self.roles.iter().flatten() {
+                match r.as_deref().map(str::trim) {
+                    Some(k) if !k.is_empty() => roles.push(k.to_string()),
+                    _ => return Err(RuleError("a role reference does not resolve to a published accessRole with a descopeRoleKey".into())),
+                }
+            }
+            if self.role_refs.is_some_and(|n| n as usize != roles.len()) {
+                return Err(RuleError("a role reference does not resolve to a published accessRole".into()));
+            }
+            roles.sort();
+            roles.dedup();
+            tenant_id = non_empty(&self.tenant_id).map(String::from);
+            if tenant_id.is_none() && non_empty(&self.tenant_ref).is_some() {
+                return Err(RuleError("the tenant reference does not resolve to a published organizationProfile with a tenantId".into()));
+            }
+        }
         Ok(SyncedAccess {
+            roles,
+            tenant_id,
             plan: non_empty(&self.plan).map(String::from),
             plan_title: non_empty(&self.plan_title).map(String::from),
             region: non_empty(&self.region).map(String::from),
@@ -194,8 +340,13 @@ impl Rule {
 /// Where the sync core reads the truth: the Content Lake in production (and an in-memory lake in
 /// the convergence property test).
 pub trait RuleSource: Send + Sync {
-    /// The published rule with this id, or `None` when it is not published.
-    fn rule(&self, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Option<Rule>, Error>> + Send;
+    /// The published rule (of `model`'s types) with this id, or `None` when it is not published.
+    fn rule(&self, model: Model, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Option<Rule>, Error>> + Send;
+    /// Ids of the member profiles that reference document `id` (at most `FANOUT_MAX + 1`).
+    fn referencing(&self, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Vec<String>, Error>> + Send {
+        let _ = (id, deadline);
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// One page of rules: each decoded, or its id and why it does not match the schema.
@@ -205,18 +356,19 @@ pub type RulePage = Vec<Result<Rule, (String, RuleError)>>;
 pub trait RuleCatalog: RuleSource {
     /// Up to [`RULE_PAGE_SIZE`] published rules with ids after `last`, in id order. A document
     /// that does not match the schema comes back as its id and the reason.
-    fn rules_after(&self, last: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<RulePage, Error>> + Send;
+    fn rules_after(&self, model: Model, last: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<RulePage, Error>> + Send;
 }
 
 /// One rule from a query result, or its id and why it does not match the schema.
 pub fn decode_rule(v: Value) -> Result<Rule, (String, RuleError)> {
     let id = v.get("_id").and_then(Value::as_str).unwrap_or("").to_string();
-    serde_json::from_value(v).map_err(|e| (id, RuleError(format!("document does not match the accessRule schema: {e}"))))
+    let kind = v.get("_type").and_then(Value::as_str).unwrap_or(RULE_TYPE).to_string();
+    serde_json::from_value(v).map_err(|e| (id, RuleError(format!("document does not match the {kind} schema: {e}"))))
 }
 
 impl RuleCatalog for SanityClient {
-    async fn rules_after(&self, last: &str, deadline: Deadline) -> Result<RulePage, Error> {
-        let v: Value = self.query(RULE_PAGE_QUERY, json!({ "last": last }), deadline).await?;
+    async fn rules_after(&self, model: Model, last: &str, deadline: Deadline) -> Result<RulePage, Error> {
+        let v: Value = self.query(model.page_query(), json!({ "last": last }), deadline).await?;
         match v {
             Value::Array(items) => Ok(items.into_iter().map(decode_rule).collect()),
             other => Err(Error::Cms(crate::cms::CmsError::Upstream(crate::http::UpstreamError::Decode {
@@ -228,12 +380,17 @@ impl RuleCatalog for SanityClient {
 }
 
 impl RuleSource for SanityClient {
-    async fn rule(&self, id: &str, deadline: Deadline) -> Result<Option<Rule>, Error> {
-        let v: Value = self.query(RULE_QUERY, json!({ "id": id }), deadline).await?;
+    async fn rule(&self, model: Model, id: &str, deadline: Deadline) -> Result<Option<Rule>, Error> {
+        let v: Value = self.query(model.one_query(), json!({ "id": id }), deadline).await?;
         if v.is_null() {
             return Ok(None);
         }
         decode_rule(v).map(Some).map_err(|(_, e)| e.into())
+    }
+
+    async fn referencing(&self, id: &str, deadline: Deadline) -> Result<Vec<String>, Error> {
+        let v: Value = self.query(REFERENCING_QUERY, json!({ "id": id }), deadline).await?;
+        Ok(v.as_array().map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect()).unwrap_or_default())
     }
 }
 
@@ -243,6 +400,7 @@ pub struct Syncer<'a, C, P> {
     /// The dataset the secrets name; deliveries from another dataset are refused.
     pub dataset: &'a str,
     pub now_ms: fn() -> i64,
+    pub model: Model,
 }
 
 impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
@@ -251,7 +409,8 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
         if is_draft_or_version(&ev.id) {
             return Ok(Some(Report::because(Outcome::Skipped, "drafts and versions are never synced")));
         }
-        if ev.doc_type != RULE_TYPE {
+        let t = ev.doc_type.as_str();
+        if !self.model.types().contains(&t) && !self.model.referenced_types().contains(&t) {
             return Err(Error::UnsupportedType(ev.doc_type.clone()));
         }
         if let Some(ds) = &ev.dataset
@@ -262,7 +421,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
     }
 
     pub async fn read_rule(&self, id: &str, deadline: Deadline) -> Result<Option<Rule>, Error> {
-        self.cms.rule(id, deadline).await
+        self.cms.rule(self.model, id, deadline).await
     }
 
     /// publish-sync: make the provider match the published rule.
@@ -270,10 +429,36 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
         if let Some(r) = self.screen(ev)? {
             return Ok(r);
         }
-        if ev.before == Before::Absent {
-            return Err(Error::BadRequest(NO_BEFORE.into()));
+        let is_profile = self.model.types().contains(&ev.doc_type.as_str());
+        if is_profile && ev.before == Before::Absent {
+            return Err(Error::BadRequest(self.model.no_before().into()));
         }
-        self.converge(&ev.id, before_targets(&ev.before), Some(ev), deadline).await
+        let mut report = if is_profile {
+            self.converge(&ev.id, before_targets(&ev.before), Some(ev), deadline).await?
+        } else {
+            Report::because(Outcome::Unchanged, format!("{} is not synced itself; the profiles referencing it are", ev.doc_type))
+        };
+        if self.model.referenced_types().contains(&ev.doc_type.as_str()) {
+            report.resynced = Some(self.resync_referencing(&ev.id, deadline).await?);
+        }
+        Ok(report)
+    }
+
+    /// Re-syncs the member profiles that reference `id` (their plan, region, roles or tenant
+    /// come from it). An upstream failure fails the delivery, so Sanity retries it; a profile
+    /// that is invalid on its own is left to its own deliveries (and the reconciler's report).
+    async fn resync_referencing(&self, id: &str, deadline: Deadline) -> Result<(usize, usize), Error> {
+        let ids = self.cms.referencing(id, deadline).await?;
+        let left = ids.len().saturating_sub(FANOUT_MAX);
+        let mut done = 0;
+        for member in ids.iter().take(FANOUT_MAX) {
+            match self.converge(member, Vec::new(), None, deadline).await {
+                Ok(_) => done += 1,
+                Err(e) if e.status() >= 500 => return Err(e),
+                Err(e) => tracing::warn!(document_id = %member, error = %e, "referencing profile not re-synced"),
+            }
+        }
+        Ok((done, left))
     }
 
     /// reconcile: make the provider match rule `id`'s published state, clearing `previous`
@@ -418,7 +603,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
     async fn cleanup(&self, ev: &WebhookEvent, deadline: Deadline, explicit_delete: bool) -> Result<Report, Error> {
         if matches!(ev.before, Before::Absent | Before::Null) {
             if explicit_delete {
-                return Err(Error::BadRequest(NO_BEFORE.into()));
+                return Err(Error::BadRequest(self.model.no_before().into()));
             }
             return Ok(Report::because(Outcome::Skipped, "rule is no longer published; delete-cleanup clears it"));
         }

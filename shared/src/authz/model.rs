@@ -71,10 +71,16 @@ pub fn principal(session: Option<&Session>, access: Option<&SyncedAccess>) -> Pr
         };
     };
     let mut roles = s.roles.clone();
-    if roles.is_empty() {
-        // Cerbos refuses an empty role list. Stytch gives every B2B member `stytch_member` and
-        // every consumer user `stytch_user`, so these are the roles the session implies.
-        roles.push(if s.organization_id.is_some() { MEMBER_ROLE } else { CONSUMER_ROLE }.into());
+    if s.organization_id.is_none() {
+        // A user without an organization is an individual reader whose access lives on the user:
+        // Stytch gives every consumer user `stytch_user`; a Descope user outside any tenant gets
+        // it here, so the same derived role (`subscriber`) covers both.
+        if !roles.iter().any(|r| r == CONSUMER_ROLE) {
+            roles.push(CONSUMER_ROLE.into());
+        }
+    } else if roles.is_empty() {
+        // Cerbos refuses an empty role list; Stytch gives every B2B member `stytch_member`.
+        roles.push(MEMBER_ROLE.into());
     }
     Principal {
         id: s.subject.clone(),

@@ -19,9 +19,11 @@ use crate::idp::IdentityProvider;
 use crate::authz::model::{self, Decision, ResourceAttr};
 use crate::authz::{AnyAuthorizer, Authorizer};
 use access::AccessCache;
-use session::{Session, Verifier};
+use session::{AnyVerifier, Session};
 
 pub const SESSION_COOKIE: &str = "stytch_session_jwt";
+/// Descope's web SDKs keep the session JWT in the `DS` cookie.
+pub const DESCOPE_SESSION_COOKIE: &str = "DS";
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 
@@ -113,7 +115,7 @@ fn decode_cursor(c: &str) -> Option<String> {
 }
 
 pub struct Gate<P> {
-    pub verifier: Verifier,
+    pub verifier: AnyVerifier,
     pub access: AccessCache,
     pub content_types: Vec<String>,
     pub authz: AnyAuthorizer,
@@ -129,7 +131,7 @@ struct Fetched {
 }
 
 impl<P: IdentityProvider> Gate<P> {
-    pub fn new(verifier: Verifier, cfg: &Config, authz: AnyAuthorizer) -> Self {
+    pub fn new(verifier: AnyVerifier, cfg: &Config, authz: AnyAuthorizer) -> Self {
         Gate {
             verifier,
             access: AccessCache::new(cfg.access_cache_ttl),
@@ -141,7 +143,7 @@ impl<P: IdentityProvider> Gate<P> {
 
     /// The session behind the request's credentials; `None` for anonymous callers.
     pub async fn session(&self, req: &GateRequest) -> Result<Option<Session>, Error> {
-        let token = session::credentials(req.authorization.as_deref(), req.cookie.as_deref(), SESSION_COOKIE)?;
+        let token = session::credentials(req.authorization.as_deref(), req.cookie.as_deref(), self.verifier.cookie())?;
         match token {
             None => Ok(None),
             Some(t) => Ok(Some(self.verifier.verify(t).await?)),
@@ -155,10 +157,13 @@ impl<P: IdentityProvider> Gate<P> {
             return Ok(Value::Null);
         }
         let session = self.session(req).await?;
-        let access = match &session {
-            Some(s) => self.access.get(idp, &s.target(), deadline).await?,
+        let mut access = match &session {
+            Some(s) => self.access.get(idp, &idp.access_target(s), deadline).await?,
             None => None,
         };
+        if let Some(a) = access.as_mut().filter(|_| idp.grants_all_types()) {
+            a.allowed_content_types = self.content_types.clone();
+        }
         let principal = model::principal(session.as_ref(), access.as_ref());
         let mut params = Map::new();
         match route {

@@ -21,7 +21,7 @@ fn with_gated_routes(read: &str) -> String {
     format!("{{\"g\": {GATED_ROUTES}}}{{\"r\": {read}}}.r")
 }
 
-const FIELDS: &str = r#"_id, _type, title, "slug": slug.current, route, body, requiredPlans, requiredRoles, regions, organizationId, _updatedAt"#;
+const FIELDS: &str = r#"_id, _type, title, "slug": slug.current, route, body, requiredPlans, "requiredRoles": coalesce(select(_type == "gatedPage" => requiredRoles[]->descopeRoleKey, requiredRoles), []), regions, organizationId, _updatedAt"#;
 
 static ONE_BY_SLUG: LazyLock<String> = LazyLock::new(|| build_one(false));
 static ONE_BY_ROUTE: LazyLock<String> = LazyLock::new(|| build_one(true));

@@ -325,6 +325,36 @@ impl Verifier {
     }
 }
 
+/// The session verifier of the provider chosen by `IDP`.
+pub enum AnyVerifier {
+    Stytch(Verifier),
+    Descope(super::descope::DescopeVerifier),
+}
+
+impl AnyVerifier {
+    pub async fn verify(&self, token: &str) -> Result<Session, SessionError> {
+        match self {
+            AnyVerifier::Stytch(v) => v.verify(token).await,
+            AnyVerifier::Descope(v) => v.verify(token).await,
+        }
+    }
+
+    pub fn jwks(&self) -> &Jwks {
+        match self {
+            AnyVerifier::Stytch(v) => &v.jwks,
+            AnyVerifier::Descope(v) => &v.jwks,
+        }
+    }
+
+    /// The cookie a browser session lives in: Stytch's `stytch_session_jwt`, Descope's `DS`.
+    pub fn cookie(&self) -> &'static str {
+        match self {
+            AnyVerifier::Stytch(_) => super::SESSION_COOKIE,
+            AnyVerifier::Descope(_) => super::DESCOPE_SESSION_COOKIE,
+        }
+    }
+}
+
 /// The session token from `Authorization: Bearer …`, else from the provider's session cookie.
 /// `Ok(None)` = no credentials at all (anonymous); a malformed Authorization header is an error.
 pub fn credentials<'a>(authorization: Option<&'a str>, cookie: Option<&'a str>, cookie_name: &str) -> Result<Option<&'a str>, SessionError> {

@@ -62,16 +62,30 @@ pub fn base_url(configured: Option<&str>, project_id: &str) -> String {
 /// Who owns a target's synced access, as stored in the `gatehouseSync` text attribute: compact
 /// JSON `{"documentId", "rev", "roles", "tenantId"}` (Descope attributes hold only
 /// string/number/bool/string[], so the record is one string beside `plan` and `region`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRecord {
     pub document_id: String,
     pub rev: String,
-    /// Roles gatehouse added (and may remove again); roles given by hand are not listed.
+    /// The role keys the profile grants (what the sync compares).
     #[serde(default)]
     pub roles: Vec<String>,
     #[serde(default)]
     pub tenant_id: Option<String>,
+    /// The subset of `roles` gatehouse itself assigned, so the only ones it ever removes: a role
+    /// the user already held (granted by hand) is never listed here and survives every change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
+    /// The rest of the synced access (one attribute keeps the operator's setup to three).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub requires_mfa: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_at: Option<String>,
+    /// The member profile's `descopeLoginId` as written (the reconciler's scan key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_id: Option<String>,
 }
 
 impl SyncRecord {
@@ -378,6 +392,270 @@ impl Descope {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The identity provider behind the sync core and the gate.
+
+/// The custom attributes gatehouse writes beside the record (text, on users and tenants).
+pub const PLAN_ATTR: &str = "plan";
+pub const REGION_ATTR: &str = "region";
+/// Users per page of the reconciler's scan.
+const SCAN_PAGE: u32 = 100;
+
+fn attrs(v: &Value) -> serde_json::Map<String, Value> {
+    v.get("customAttributes").and_then(Value::as_object).cloned().unwrap_or_default()
+}
+
+fn str_attr(a: &serde_json::Map<String, Value>, k: &str) -> Option<String> {
+    a.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from)
+}
+
+/// The roles a user holds in `scope` (a tenant, or the project when `None`), and whether they
+/// are in that tenant at all.
+fn held(user: &Value, scope: Option<&str>) -> (Vec<String>, bool) {
+    let names = |v: &Value| -> Vec<String> {
+        v.get("roleNames").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect()).unwrap_or_default()
+    };
+    match scope {
+        None => (names(user), true),
+        Some(t) => match user.get("userTenants").and_then(Value::as_array).and_then(|ts| ts.iter().find(|x| x["tenantId"] == t)) {
+            Some(ut) => (names(ut), true),
+            None => (Vec::new(), false),
+        },
+    }
+}
+
+/// A target's attributes as the sync core sees them: the namespace value rebuilt from `plan`,
+/// `region` and the record, so ownership and "unchanged" work exactly as for Stytch. The roles
+/// are those the profile grants *and* the user still holds, so a managed role removed by hand
+/// reads as drift and is assigned again.
+fn current_of(a: &serde_json::Map<String, Value>, held_roles: Option<&[String]>) -> super::Current {
+    let record = a.get(SYNC_ATTR).and_then(SyncRecord::from_attr);
+    let (plan, region) = (str_attr(a, PLAN_ATTR), str_attr(a, REGION_ATTR));
+    let namespace = match &record {
+        None if plan.is_none() && region.is_none() => None,
+        // Set by hand, without a record: nobody owns it (the first rule may take it over).
+        None => Some(json!({"plan": plan, "region": region})),
+        Some(r) => {
+            let mut roles: Vec<String> = r.roles.iter().filter(|x| held_roles.is_none_or(|h| h.contains(x))).cloned().collect();
+            roles.sort();
+            Some(json!({
+                "plan": plan, "planTitle": r.plan_title, "region": region, "allowedContentTypes": [], "gatedRoutes": [],
+                "requiresMfa": r.requires_mfa, "roles": roles, "tenantId": r.tenant_id,
+                "source": {"documentId": r.document_id, "rev": r.rev}, "syncedAt": r.synced_at.clone().unwrap_or_default(),
+            }))
+        }
+    };
+    let mut others = a.clone();
+    for k in [SYNC_ATTR, PLAN_ATTR, REGION_ATTR] {
+        others.remove(k);
+    }
+    super::Current { namespace, others }
+}
+
+fn opt(v: &Option<String>) -> Value {
+    v.clone().map_or(Value::Null, Value::String)
+}
+
+impl Descope {
+    fn record_of(user: &Value) -> Option<SyncRecord> {
+        attrs(user).get(SYNC_ATTR).and_then(SyncRecord::from_attr)
+    }
+
+    async fn write_user(&self, login_id: &str, access: &super::SyncedAccess, deadline: Deadline) -> Result<(), IdpError> {
+        let user = self.load_user(login_id, deadline).await?;
+        let old = Self::record_of(&user);
+        let scope = access.tenant_id.as_deref();
+        // 1. Moved to another scope (tenant ↔ tenant ↔ project): take back what gatehouse added
+        //    in the old one first. Idempotent (only roles still held), so a retry is safe.
+        let mut kept_added: Vec<String> = Vec::new();
+        if let Some(o) = &old {
+            let (old_held, _) = held(&user, o.tenant_id.as_deref());
+            if o.tenant_id.as_deref() == scope {
+                kept_added = o.added.iter().filter(|r| access.roles.contains(r)).cloned().collect();
+            } else {
+                let back: Vec<String> = o.added.iter().filter(|r| old_held.contains(r)).cloned().collect();
+                if !back.is_empty() {
+                    self.remove_roles(login_id, &back, o.tenant_id.as_deref(), deadline).await?;
+                }
+            }
+        }
+        let (now_held, member) = held(&user, scope);
+        let to_add: Vec<String> = access.roles.iter().filter(|r| !now_held.contains(r)).cloned().collect();
+        let mut added = kept_added;
+        added.extend(to_add.iter().cloned());
+        added.sort();
+        added.dedup();
+        let record = |rev: &str| SyncRecord {
+            document_id: access.source.document_id.clone(),
+            rev: rev.into(),
+            roles: access.roles.clone(),
+            tenant_id: access.tenant_id.clone(),
+            added: added.clone(),
+            requires_mfa: access.requires_mfa,
+            plan_title: access.plan_title.clone(),
+            synced_at: Some(access.synced_at.clone()),
+            login_id: Some(login_id.to_string()),
+        };
+        // 2. Intent first: once roles are assigned, a crash must not leave them looking hand-granted.
+        if !to_add.is_empty() {
+            self.update_custom_attribute(login_id, SYNC_ATTR, record("pending").to_attr().into(), deadline).await?;
+        }
+        // 3. Tenant membership, then the roles.
+        if let (Some(t), false) = (scope, member) {
+            self.add_tenant(login_id, t, deadline).await?;
+        }
+        if !to_add.is_empty() {
+            self.add_roles(login_id, &to_add, scope, deadline).await?;
+        }
+        // 4. Roles gatehouse added earlier in this scope that the profile no longer grants.
+        if let Some(o) = old.as_ref().filter(|o| o.tenant_id.as_deref() == scope) {
+            let gone: Vec<String> = o.added.iter().filter(|r| !access.roles.contains(r) && now_held.contains(r)).cloned().collect();
+            if !gone.is_empty() {
+                self.remove_roles(login_id, &gone, scope, deadline).await?;
+            }
+        }
+        // 5. Plan, region, and the record last: it is what says the write is complete.
+        self.update_custom_attribute(login_id, PLAN_ATTR, opt(&access.plan), deadline).await?;
+        self.update_custom_attribute(login_id, REGION_ATTR, opt(&access.region), deadline).await?;
+        self.update_custom_attribute(login_id, SYNC_ATTR, record(&access.source.rev).to_attr().into(), deadline).await?;
+        Ok(())
+    }
+
+    async fn clear_user(&self, login_id: &str, deadline: Deadline) -> Result<(), IdpError> {
+        let user = self.load_user(login_id, deadline).await?;
+        if let Some(o) = Self::record_of(&user) {
+            let (h, _) = held(&user, o.tenant_id.as_deref());
+            let back: Vec<String> = o.added.iter().filter(|r| h.contains(r)).cloned().collect();
+            if !back.is_empty() {
+                self.remove_roles(login_id, &back, o.tenant_id.as_deref(), deadline).await?;
+            }
+        }
+        // The record goes last, so a retry still knows which roles to take back.
+        for k in [PLAN_ATTR, REGION_ATTR, SYNC_ATTR] {
+            self.update_custom_attribute(login_id, k, Value::Null, deadline).await?;
+        }
+        Ok(())
+    }
+
+    /// Tenants: read-modify-write of the whole tenant (Descope's update overwrites every field,
+    /// so name, domains and other attributes are sent back exactly as read).
+    async fn modify_tenant(&self, id: &str, set: &[(&str, Value)], deadline: Deadline) -> Result<(), IdpError> {
+        let mut tenant = self.load_tenant(id, deadline).await?;
+        let mut a = attrs(&tenant);
+        for (k, v) in set {
+            if v.is_null() {
+                a.remove(*k);
+            } else {
+                a.insert((*k).to_string(), v.clone());
+            }
+        }
+        tenant["customAttributes"] = Value::Object(a);
+        self.update_tenant(&tenant, deadline).await
+    }
+}
+
+impl super::IdentityProvider for Descope {
+    fn name(&self) -> &'static str {
+        "descope"
+    }
+
+    fn serves(&self, _: TargetKind) -> bool {
+        true
+    }
+
+    fn validate_target(&self, target: &Target) -> Result<(), super::RuleError> {
+        let id = target.id.as_str();
+        let what = if target.kind == TargetKind::User { "descopeLoginId" } else { "tenantId" };
+        if id.is_empty() || id.len() > 256 || id.trim() != id || id.chars().any(char::is_control) {
+            return Err(super::RuleError(format!("{what} {id:?} is not a Descope login id or tenant id")));
+        }
+        Ok(())
+    }
+
+    fn check_fits(&self, _: &super::Current, _: &super::SyncedAccess) -> Result<(), super::RuleError> {
+        Ok(())
+    }
+
+    async fn read(&self, target: &Target, deadline: Deadline) -> Result<super::Current, IdpError> {
+        match target.kind {
+            TargetKind::User => {
+                let user = self.load_user(&target.id, deadline).await?;
+                let scope = Self::record_of(&user).and_then(|r| r.tenant_id);
+                let (h, _) = held(&user, scope.as_deref());
+                Ok(current_of(&attrs(&user), Some(&h)))
+            }
+            TargetKind::Organization => Ok(current_of(&attrs(&self.load_tenant(&target.id, deadline).await?), None)),
+        }
+    }
+
+    async fn write(&self, target: &Target, access: &super::SyncedAccess, deadline: Deadline) -> Result<(), IdpError> {
+        match target.kind {
+            TargetKind::User => self.write_user(&target.id, access, deadline).await,
+            TargetKind::Organization => {
+                let record = SyncRecord {
+                    document_id: access.source.document_id.clone(),
+                    rev: access.source.rev.clone(),
+                    requires_mfa: access.requires_mfa,
+                    plan_title: access.plan_title.clone(),
+                    synced_at: Some(access.synced_at.clone()),
+                    ..Default::default()
+                };
+                let set = [(PLAN_ATTR, opt(&access.plan)), (REGION_ATTR, opt(&access.region)), (SYNC_ATTR, record.to_attr().into())];
+                self.modify_tenant(&target.id, &set, deadline).await
+            }
+        }
+    }
+
+    async fn clear(&self, target: &Target, deadline: Deadline) -> Result<(), IdpError> {
+        match target.kind {
+            TargetKind::User => self.clear_user(&target.id, deadline).await,
+            TargetKind::Organization => {
+                let set = [(PLAN_ATTR, Value::Null), (REGION_ATTR, Value::Null), (SYNC_ATTR, Value::Null)];
+                self.modify_tenant(&target.id, &set, deadline).await
+            }
+        }
+    }
+
+    /// Users page by page (`u{page}`), then every tenant in one call (`t`). A user is keyed by
+    /// the login id its record names (what its profile wrote), else its first login id.
+    async fn scan(&self, cursor: Option<&str>, deadline: Deadline) -> Result<super::ScanPage, IdpError> {
+        let page = match cursor {
+            None => 0,
+            Some("t") => {
+                let tenants = self.load_all_tenants(deadline).await?;
+                let targets = tenants
+                    .iter()
+                    .filter_map(|t| Some((Target { kind: TargetKind::Organization, id: t.get("id")?.as_str()?.to_string() }, current_of(&attrs(t), None))))
+                    .collect();
+                return Ok(super::ScanPage { targets, next_cursor: None });
+            }
+            Some(c) => c.strip_prefix('u').and_then(|n| n.parse().ok()).ok_or_else(|| IdpError::Rejected(format!("invalid scan cursor {c:?}")))?,
+        };
+        let (users, total) = self.search_users(page, SCAN_PAGE, deadline).await?;
+        let mut targets = Vec::new();
+        for u in &users {
+            let rec = Self::record_of(u);
+            let first_login = u.get("loginIds").and_then(Value::as_array).and_then(|l| l.first()).and_then(Value::as_str).map(String::from);
+            let Some(id) = rec.as_ref().and_then(|r| r.login_id.clone()).or(first_login) else { continue };
+            let (h, _) = held(u, rec.and_then(|r| r.tenant_id).as_deref());
+            targets.push((Target { kind: TargetKind::User, id }, current_of(&attrs(u), Some(&h))));
+        }
+        let seen = u64::from(page + 1) * u64::from(SCAN_PAGE);
+        let next = if !users.is_empty() && seen < total { format!("u{}", page + 1) } else { "t".into() };
+        Ok(super::ScanPage { targets, next_cursor: Some(next) })
+    }
+
+    fn access_target(&self, session: &crate::gate::session::Session) -> Target {
+        // A member's access lives on their user (their profile's plan/region already fall back to
+        // the tenant's in the sync), whatever tenant the session is in.
+        Target { kind: TargetKind::User, id: session.subject.clone() }
+    }
+
+    fn grants_all_types(&self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,7 +756,7 @@ mod tests {
 
     #[test]
     fn sync_record_is_compact_camel_case_json() {
-        let r = SyncRecord { document_id: "rule-1".into(), rev: "r9".into(), roles: strs(&["reader"]), tenant_id: Some(ACME.into()) };
+        let r = SyncRecord { document_id: "rule-1".into(), rev: "r9".into(), roles: strs(&["reader"]), tenant_id: Some(ACME.into()), ..Default::default() };
         let s = r.to_attr();
         assert_eq!(s, format!(r#"{{"documentId":"rule-1","rev":"r9","roles":["reader"],"tenantId":"{ACME}"}}"#));
         assert_eq!(SyncRecord::from_attr(&Value::String(s)), Some(r.clone()));
@@ -512,7 +790,7 @@ mod tests {
         assert_eq!(d.load_user(ADA, soon()).await.unwrap()["userId"], ADA);
 
         // custom attribute: write the ownership record, read it back, remove it.
-        let rec = SyncRecord { document_id: "rule-1".into(), rev: "r1".into(), roles: strs(&["editor"]), tenant_id: None };
+        let rec = SyncRecord { document_id: "rule-1".into(), rev: "r1".into(), roles: strs(&["editor"]), tenant_id: None, ..Default::default() };
         let u = d.update_custom_attribute(ADA, SYNC_ATTR, rec.to_attr().into(), soon()).await.unwrap();
         assert_eq!(SyncRecord::from_attr(&u["customAttributes"][SYNC_ATTR]), Some(rec.clone()));
         let u = d.load_user("ada@acme.example", soon()).await.unwrap();
@@ -563,7 +841,7 @@ mod tests {
     async fn tenant_update_overwrites_so_callers_read_modify_write() {
         let emu = Emu::start().await;
         let d = emu.client(KEY);
-        let rec = SyncRecord { document_id: "rule-2".into(), rev: "r1".into(), roles: vec![], tenant_id: Some(ACME.into()) };
+        let rec = SyncRecord { document_id: "rule-2".into(), rev: "r1".into(), roles: vec![], tenant_id: Some(ACME.into()), ..Default::default() };
 
         // Read-modify-write keeps name, domains and the other attribute.
         let mut t = d.load_tenant(ACME, soon()).await.unwrap();

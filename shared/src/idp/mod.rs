@@ -54,6 +54,13 @@ pub struct SyncedAccess {
     pub gated_routes: Vec<String>,
     #[serde(default)]
     pub requires_mfa: bool,
+    /// Descope: the role keys the profile grants (project-level, or in `tenant_id`). Never
+    /// written to Stytch (empty there, and skipped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Descope: the tenant a member profile puts the user in (their roles live there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
     pub source: Source,
     pub synced_at: String,
 }
@@ -129,6 +136,63 @@ pub trait IdentityProvider: Send + Sync {
     fn clear(&self, target: &Target, deadline: Deadline) -> impl Future<Output = Result<(), IdpError>> + Send;
     /// One page of every target the project holds (the reconciler's orphan search); `None` starts.
     fn scan(&self, cursor: Option<&str>, deadline: Deadline) -> impl Future<Output = Result<ScanPage, IdpError>> + Send;
+    /// Where a verified session's synced access is read (the gate).
+    fn access_target(&self, session: &crate::gate::session::Session) -> Target {
+        session.target()
+    }
+    /// The synced access names no content types: every served type is allowed (Descope
+    /// profiles grant by plan, region and roles only).
+    fn grants_all_types(&self) -> bool {
+        false
+    }
+}
+
+/// The provider chosen by `IDP`, behind the one trait.
+pub enum AnyProvider {
+    Stytch(stytch::Stytch),
+    Descope(descope::Descope),
+}
+
+macro_rules! each {
+    ($self:ident, $p:ident => $e:expr) => {
+        match $self {
+            AnyProvider::Stytch($p) => $e,
+            AnyProvider::Descope($p) => $e,
+        }
+    };
+}
+
+impl IdentityProvider for AnyProvider {
+    fn name(&self) -> &'static str {
+        each!(self, p => p.name())
+    }
+    fn serves(&self, kind: TargetKind) -> bool {
+        each!(self, p => p.serves(kind))
+    }
+    fn validate_target(&self, target: &Target) -> Result<(), RuleError> {
+        each!(self, p => p.validate_target(target))
+    }
+    fn check_fits(&self, current: &Current, access: &SyncedAccess) -> Result<(), RuleError> {
+        each!(self, p => p.check_fits(current, access))
+    }
+    async fn read(&self, target: &Target, deadline: Deadline) -> Result<Current, IdpError> {
+        each!(self, p => p.read(target, deadline).await)
+    }
+    async fn write(&self, target: &Target, access: &SyncedAccess, deadline: Deadline) -> Result<(), IdpError> {
+        each!(self, p => p.write(target, access, deadline).await)
+    }
+    async fn clear(&self, target: &Target, deadline: Deadline) -> Result<(), IdpError> {
+        each!(self, p => p.clear(target, deadline).await)
+    }
+    async fn scan(&self, cursor: Option<&str>, deadline: Deadline) -> Result<ScanPage, IdpError> {
+        each!(self, p => p.scan(cursor, deadline).await)
+    }
+    fn access_target(&self, session: &crate::gate::session::Session) -> Target {
+        each!(self, p => p.access_target(session))
+    }
+    fn grants_all_types(&self) -> bool {
+        each!(self, p => p.grants_all_types())
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +223,8 @@ mod tests {
             allowed_content_types: vec![],
             gated_routes: vec![],
             requires_mfa: false,
+            roles: vec![],
+            tenant_id: None,
             source: Source { document_id: "r".into(), rev: "1".into() },
             synced_at: "2026-01-01T00:00:00Z".into(),
         };
