@@ -457,12 +457,28 @@ fn opt(v: &Option<String>) -> Value {
 }
 
 impl Descope {
+    /// `GET /v1/mgmt/user/customattributes`: refuses a write before anything is written when
+    /// the project lacks one of the attributes gatehouse needs (attributes are written one call
+    /// each, so a failure on the second would leave the first changed).
+    async fn require_attributes(&self, deadline: Deadline) -> Result<(), IdpError> {
+        let v = self.call(reqwest::Method::GET, "/v1/mgmt/user/customattributes", None, About::Nothing, deadline).await?;
+        let defined: Vec<&str> = v.get("data").and_then(Value::as_array).map(|a| a.iter().filter_map(|x| x.get("name")?.as_str()).collect()).unwrap_or_default();
+        match [SYNC_ATTR, PLAN_ATTR, REGION_ATTR].into_iter().find(|k| !defined.contains(k)) {
+            None => Ok(()),
+            Some(k) => Err(IdpError::Rejected(format!(
+                "custom attribute `{k}` is not defined in the Descope project: create it under Project → Users → Custom attributes (type text)"
+            ))),
+        }
+    }
+
     fn record_of(user: &Value) -> Option<SyncRecord> {
         attrs(user).get(SYNC_ATTR).and_then(SyncRecord::from_attr)
     }
 
     async fn write_user(&self, login_id: &str, access: &super::SyncedAccess, deadline: Deadline) -> Result<(), IdpError> {
-        let user = self.load_user(login_id, deadline).await?;
+        let (user, defined) = tokio::join!(self.load_user(login_id, deadline), self.require_attributes(deadline));
+        let user = user?;
+        defined?;
         let old = Self::record_of(&user);
         let scope = access.tenant_id.as_deref();
         // 1. Moved to another scope (tenant ↔ tenant ↔ project): take back what gatehouse added

@@ -7,6 +7,7 @@ mod common;
 mod delete;
 mod gate;
 mod policies;
+mod providers;
 mod publish;
 mod reconcile;
 mod security;
