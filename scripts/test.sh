@@ -20,6 +20,9 @@ section "Sanity emulator + @sanity/client compatibility"
 section "Stytch emulator + official stytch SDK compatibility"
 (cd emulators/stytch/sdk-test && STYTCH_EMULATOR_BIN="$ROOT/target/debug/stytch-emulator" npm test)
 
+section "Descope emulator + official @descope/node-sdk compatibility"
+(cd emulators/descope/sdk-test && DESCOPE_EMULATOR_BIN="$ROOT/target/debug/descope-emulator" npm test)
+
 section "Studio schema validators"
 (cd studio && npm test)
 
@@ -32,7 +35,7 @@ scripts/check-template.sh
 section "@insforge/sdk sends the token as Authorization: Bearer"
 (cd insforge/sdk-test && npm test)
 
-section "unit tests + end to end (functions via cargo lambda watch, emulators, moto, PostgreSQL 15, Cerbos PDP)"
+section "unit tests + end to end (functions via cargo lambda watch, Stytch and Descope emulators, moto, PostgreSQL 15, Cerbos PDP)"
 trap 'scripts/stack.sh down test >/dev/null; scripts/pg.sh down >/dev/null; scripts/cerbos.sh down test >/dev/null' EXIT
 scripts/stack.sh up test   # emulators, moto, the Cerbos PDP, the functions
 scripts/pg.sh up

@@ -491,3 +491,59 @@ async fn descope_undefined_custom_attribute_is_422_naming_it() {
     s.mutate(json!([{"delete": {"id": id}}])).await;
     s.idle().await;
 }
+
+/// The reconciler on a Descope project: a hand-edited attribute and a managed role removed by
+/// hand are repaired, a profile deleted while webhooks were off is cleaned up (its managed roles
+/// taken back, the hand-granted ones kept), and the dry run predicts it all without writing.
+#[tokio::test(flavor = "multi_thread")]
+async fn descope_reconcile_repairs_drift_and_orphans() {
+    let _g = SHARED_PATHS.write().await;
+    ensure_plans().await;
+    let s = stack();
+    let (kept, gone) = (s.create_descope_user(&["billing-admin"]).await, s.create_descope_user(&["billing-admin"]).await);
+    let (kept_id, gone_id) = (format!("mp-k-{}", uid()), format!("mp-g-{}", uid()));
+    let tk = Tgt { id: kept.clone(), member: kept.clone() };
+    let tg = Tgt { id: gone.clone(), member: gone.clone() };
+    s.mutate(json!([
+        {"create": Flavor::Descope.rule(&kept_id, &tk, "pro", "eu", json!({"roles": roles(&["reader"])}))},
+        {"create": Flavor::Descope.rule(&gone_id, &tg, "pro", "eu", json!({"roles": roles(&["editor"])}))},
+    ]))
+    .await;
+    s.idle().await;
+    assert_eq!(project_roles(&s.descope_user(&gone).await), vec!["billing-admin", "editor"]);
+    {
+        let _off = s.webhooks_off().await;
+        s.mutate(json!([{"delete": {"id": gone_id}}])).await;
+        s.idle().await;
+    }
+    // Drift by hand on the kept user.
+    s.descope(reqwest::Method::POST, "/v1/mgmt/user/update/customAttribute", Some(json!({"loginId": kept, "attributeKey": "plan", "attributeValue": "hand"}))).await;
+    s.descope(reqwest::Method::POST, "/v1/mgmt/user/update/role/remove", Some(json!({"loginId": kept, "roleNames": ["reader"]}))).await;
+
+    let invoke = |input: Value| async move {
+        let url = format!("{}/2015-03-31/functions/reconcile/invocations", stack().var("LAMBDA_DESCOPE_URL"));
+        stack().request_with(stack().http.post(url).json(&input)).await
+    };
+    let writes = s.descope_calls("POST", "/v1/mgmt/user/update/customAttribute").await;
+    let dry = invoke(json!({"dryRun": true})).await;
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert_eq!(s.descope_calls("POST", "/v1/mgmt/user/update/customAttribute").await, writes, "dry run writes nothing");
+    let run = invoke(json!({"dryRun": false})).await;
+    assert_eq!(run.status, 200, "{}", run.body);
+    println!("descope reconcile: dry run {}\nreal run {}", dry.body, run.body);
+    for k in ["changed", "cleared"] {
+        assert!(run.body[k].as_u64().unwrap() >= 1, "{k}: {}", run.body);
+        assert_eq!(run.body[k], dry.body[k], "dry run predicted {k}: {} vs {}", dry.body, run.body);
+    }
+    let k = s.descope_user(&kept).await;
+    assert_eq!(k["customAttributes"]["plan"], "pro");
+    assert_eq!(project_roles(&k), vec!["billing-admin", "reader"]);
+    let g = s.descope_user(&gone).await;
+    assert_eq!(project_roles(&g), vec!["billing-admin"], "managed role taken back, hand-granted kept");
+    assert!(record(&g).is_null());
+    // Converged: a second run changes nothing.
+    let again = invoke(json!({"dryRun": false})).await;
+    assert_eq!((again.body["changed"].as_u64(), again.body["cleared"].as_u64()), (Some(0), Some(0)), "{}", again.body);
+    s.mutate(json!([{"delete": {"id": kept_id}}])).await;
+    s.idle().await;
+}
