@@ -4,24 +4,6 @@ use std::process::ExitCode;
 
 use stytch_emulator::{Config, build_state, router};
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let host = std::env::var("STYTCH_EMULATOR_HOST").unwrap_or_else(|_| "127.0.0.1".into());
@@ -58,11 +40,11 @@ async fn main() -> ExitCode {
             }
         };
         println!("stytch emulator listening on https://{addr}");
-        stytch_emulator::tls::serve(listener, router(state), acceptor, shutdown_signal()).await;
+        stytch_emulator::tls::serve(listener, router(state), acceptor, stytch_emulator::util::shutdown_signal()).await;
         return ExitCode::SUCCESS;
     }
     println!("stytch emulator listening on http://{addr}");
-    match axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await {
+    match axum::serve(listener, router(state)).with_graceful_shutdown(stytch_emulator::util::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("stytch emulator: {e}");

@@ -77,6 +77,26 @@ pub fn request_id(live: bool) -> String {
     format!("request-id-{}-{}", if live { "live" } else { "test" }, uuid_v4())
 }
 
+/// Resolves on Ctrl-C or SIGTERM (`scripts/stack.sh down`), for a graceful shutdown of either
+/// emulator binary.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -237,6 +237,21 @@ impl Jwks {
     }
 }
 
+/// Checks every provider shares before a signature is verified: a sane size and shape, RS256
+/// only, a `kid`, and a key for it in the JWKS.
+pub(crate) async fn rs256_key(jwks: &Jwks, token: &str) -> Result<(jsonwebtoken::Header, Arc<DecodingKey>), SessionError> {
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN || token.bytes().filter(|b| *b == b'.').count() != 2 {
+        return Err(SessionError::Malformed);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| SessionError::Malformed)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(SessionError::Algorithm);
+    }
+    let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or(SessionError::Header)?;
+    let key = jwks.key(kid).await?;
+    Ok((header, key))
+}
+
 pub struct Verifier {
     pub jwks: Jwks,
     project_id: String,
@@ -260,18 +275,11 @@ impl Verifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Session, SessionError> {
-        if token.is_empty() || token.len() > MAX_TOKEN_LEN || token.bytes().filter(|b| *b == b'.').count() != 2 {
-            return Err(SessionError::Malformed);
-        }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| SessionError::Malformed)?;
-        if header.alg != Algorithm::RS256 {
-            return Err(SessionError::Algorithm);
-        }
-        let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or(SessionError::Header)?;
+        let (header, key) = rs256_key(&self.jwks, token).await?;
+        // Stytch always sets `typ`; Descope does not promise it.
         if header.typ.as_deref() != Some("JWT") {
             return Err(SessionError::Header);
         }
-        let key = self.jwks.key(kid).await?;
         let mut v = Validation::new(Algorithm::RS256);
         v.leeway = LEEWAY_S;
         v.validate_nbf = true;

@@ -672,6 +672,17 @@ impl super::IdentityProvider for Descope {
     }
 }
 
+/// The Descope emulator in process, seeded (unit tests of the client and the verifier).
+#[cfg(test)]
+pub(crate) async fn test_emulator(project_id: &str, key: &str, seed: Value) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut cfg = descope_emulator::Config::new(project_id, key);
+    cfg.seed = Some(seed);
+    tokio::spawn(descope_emulator::serve(listener, cfg));
+    base
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,12 +723,7 @@ mod tests {
 
     impl Emu {
         async fn start() -> Emu {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
-            let mut cfg = descope_emulator::Config::new(PID, KEY);
-            cfg.seed = Some(seed());
-            tokio::spawn(descope_emulator::serve(listener, cfg));
-            Emu { base, http: reqwest::Client::new() }
+            Emu { base: crate::idp::descope::test_emulator(PID, KEY, seed()).await, http: reqwest::Client::new() }
         }
 
         fn client(&self, key: &str) -> Descope {
