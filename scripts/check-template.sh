@@ -52,7 +52,8 @@ fi
 
 t=$SECONDS
 "$VENV/bin/python" "$ROOT/scripts/check_template.py" "$TEMPLATE"
-# The checker must also reject deliberately broken copies (OPTIONS, '*' resources, AWS_IAM, ...).
+# The checker must also reject deliberately broken copies (OPTIONS, '*' resources, AWS_IAM, both IdP
+# secrets granted, a missing IdP Rule, ...).
 "$VENV/bin/python" "$ROOT/scripts/check_template.py" --self-test "$TEMPLATE" | tail -n 1
 step "transformed-template assertions ok ($((SECONDS - t))s)"
 

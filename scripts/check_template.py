@@ -41,17 +41,44 @@ FUNCTIONS: dict[str, tuple[str, int, str]] = {
     "TokenExchangeFunction": ("token-exchange", 10, BROWSER),
     "ReconcileFunction": ("reconcile", 300, SCHEDULED),
 }
-SYNC_SECRETS = ("StytchSecretArn", "SanitySecretArn")
+# ---- identity provider (IdentityProvider -> IDP): every function reads exactly one IdP secret ---
+# IdentityProvider value -> (its secret parameter, the environment variable naming it, condition).
+# Only the chosen provider's variable is set, and only its secret may be read: the checks below
+# resolve every Fn::If under each provider and compare the result, so the form is free but the
+# outcome is not.
+IDP_PROVIDERS: dict[str, tuple[str, str, str]] = {
+    "stytch": ("StytchSecretArn", "STYTCH_SECRET_ARN", "UseStytch"),
+    "descope": ("DescopeSecretArn", "DESCOPE_SECRET_ARN", "UseDescope"),
+}
+IDP_DEFAULT = "stytch"
+IDP_SECRET = "<IdP secret>"  # placeholder in SECRET_PARAMS for the chosen provider's secret parameter
+IDP_ENV = tuple(env for _param, env, _cond in IDP_PROVIDERS.values())
+SYNC_SECRETS = (IDP_SECRET, "SanitySecretArn")
 # logical id -> the secret parameters its role may read: exactly these, nothing else.
 SECRET_PARAMS: dict[str, tuple[str, ...]] = {
     "PublishSyncFunction": SYNC_SECRETS,
     "DeleteCleanupFunction": SYNC_SECRETS,
     "GatedContentFunction": SYNC_SECRETS,
     # token-exchange signs InsForge tokens; it has no business with Sanity's read token.
-    "TokenExchangeFunction": ("StytchSecretArn", "InsForgeSecretArn"),
+    "TokenExchangeFunction": (IDP_SECRET, "InsForgeSecretArn"),
     "ReconcileFunction": SYNC_SECRETS,
 }
-COMMON_ENV = ("STYTCH_SECRET_ARN", "SANITY_SECRET_ARN", "IDP", "RUST_LOG", "SECRETS_MAX_AGE_S")
+# Every function has these plus the chosen provider's IDP_ENV variable (and FUNCTION_ENV below).
+COMMON_ENV = ("SANITY_SECRET_ARN", "IDP", "RUST_LOG", "SECRETS_MAX_AGE_S")
+# Set locally only (a Descope emulator), never by the template.
+LOCAL_ONLY_ENV = ("DESCOPE_BASE_URL", "STYTCH_BASE_URL", "SANITY_API_HOST", "LOCAL_CA_FILE")
+# Secret ARN parameters: the IdP ones may be empty (Rules require the chosen one), the rest may not.
+SECRET_ARN_REQUIRED = ("SanitySecretArn", "InsForgeSecretArn")
+SECRET_ARN_OK = ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/descope-AbCdEf",
+                 "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:gh_stytch.prod-Z9y8X7")
+SECRET_ARN_BAD = ("gatehouse/descope", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/descope",
+                  "arn:aws:secretsmanager:eu-west-1:123456789012:secret:*",
+                  "arn:aws:ssm:eu-west-1:123456789012:parameter/gatehouse/descope-AbCdEf",
+                  " arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/descope-AbCdEf")
+# gated-content's CONTENT_TYPES comes from the ContentTypes parameter, whose default must be the
+# function's own default (shared/src/config.rs).
+CONTENT_TYPES_DEFAULT = "article,doc,report,gatedPage"
+CONFIG_RS = ROOT / "shared/src/config.rs"
 CORS_ENV = {"CORS_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "CorsAllowedOrigins"}]}, "CORS_MODE": "url"}
 
 # ---- Cerbos (Authorizer cerbos): the official extension layer plus this stack's policies layer --
@@ -84,7 +111,8 @@ LAYER_ARN_BAD = ("cerbos", "arn:aws:lambda:eu-west-1:123456789012:layer:cerbos-l
 # logical id -> environment variables (beyond COMMON_ENV) and the exact value each must have. A
 # function has exactly COMMON_ENV plus these: anything else (a CERBOS_* on a sync function) fails.
 FUNCTION_ENV: dict[str, dict[str, Any]] = {
-    "GatedContentFunction": {"ACCESS_CACHE_TTL_S": {"Ref": "AccessCacheTtlSeconds"}, **CORS_ENV, **CERBOS_ENV},
+    "GatedContentFunction": {"ACCESS_CACHE_TTL_S": {"Ref": "AccessCacheTtlSeconds"},
+                             "CONTENT_TYPES": {"Fn::Join": [",", {"Ref": "ContentTypes"}]}, **CORS_ENV, **CERBOS_ENV},
     "TokenExchangeFunction": {"INSFORGE_SECRET_ARN": {"Ref": "InsForgeSecretArn"}, **CORS_ENV},
     "ReconcileFunction": {
         "RECONCILE_CONCURRENCY": "4",
@@ -106,6 +134,7 @@ PARAMETER_VALUES = {
     "StytchSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/stytch-AbCdEf",
     "SanitySecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/sanity-GhIjKl",
     "InsForgeSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/insforge-MnOpQr",
+    "DescopeSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse/descope-StUvWx",
     "AWS::Region": "eu-west-1",
     "AWS::AccountId": "123456789012",
     "AWS::Partition": "aws",
@@ -272,16 +301,19 @@ def check_functions(out: dict[str, Any]) -> list[str]:
         for key in COMMON_ENV:
             if key not in env:
                 errors.append(f"{lid}: environment variable {key} missing")
+        # (Which IdP variable is set, and to what, is check_idp's job.)
         for key, want_value in FUNCTION_ENV.get(lid, {}).items():
             if key not in env:
                 errors.append(f"{lid}: environment variable {key} missing")
             elif env[key] != want_value:
                 errors.append(f"{lid}: {key} must be {want_value!r}, got {env[key]!r}")
-        extra = sorted(set(env) - set(COMMON_ENV) - set(FUNCTION_ENV.get(lid, {})))
+        for key in LOCAL_ONLY_ENV:
+            if key in env:
+                errors.append(f"{lid}: {key} is a local-only override and must not be set by the template")
+        extra = sorted(set(env) - set(COMMON_ENV) - set(IDP_ENV) - set(FUNCTION_ENV.get(lid, {})))
         if extra:
             errors.append(f"{lid}: unexpected environment variables {extra} (add them to FUNCTION_ENV if intended)")
-        for key, param in (("STYTCH_SECRET_ARN", "StytchSecretArn"), ("SANITY_SECRET_ARN", "SanitySecretArn"),
-                           ("IDP", "IdentityProvider")):
+        for key, param in (("SANITY_SECRET_ARN", "SanitySecretArn"), ("IDP", "IdentityProvider")):
             if key in env and env[key] != ref(param):
                 errors.append(f"{lid}: {key} must be !Ref {param}, got {env[key]!r}")
         if "SECRETS_MAX_AGE_S" in env and str(env["SECRETS_MAX_AGE_S"]) != "300":
@@ -377,8 +409,12 @@ def check_urls_and_permissions(out: dict[str, Any]) -> list[str]:
 def check_iam(out: dict[str, Any]) -> list[str]:
     errors: list[str] = []
     resources = out.get("Resources", {})
+    try:
+        scenarios = [(label, idp, condition_truth(out, values))
+                     for label, idp, values, deployable in idp_scenarios(out) if deployable]
+    except Unresolvable as e:
+        return [f"IAM: cannot evaluate the conditions: {e}"]
     for lid in FUNCTIONS:
-        want_resources = sorted(json.dumps(ref(p)) for p in SECRET_PARAMS[lid])
         fn = resources.get(lid, {})
         role_arn = fn.get("Properties", {}).get("Role")
         if not (isinstance(role_arn, dict) and "Fn::GetAtt" in role_arn):
@@ -404,9 +440,216 @@ def check_iam(out: dict[str, Any]) -> list[str]:
                 errors.append(f"{role_id}: statement allows more than secretsmanager:GetSecretValue: {s!r}")
             if contains_star(res) or contains_star(actions) or "NotResource" in s or "NotAction" in s:
                 errors.append(f"{role_id}: statement uses a wildcard or Not*: {s!r}")
-            if sorted(json.dumps(r) for r in res) != want_resources:
-                want = ", ".join(f"!Ref {p}" for p in SECRET_PARAMS[lid])
-                errors.append(f"{role_id}: Resource must be exactly [{want}], got {res!r}")
+            # The chosen provider's secret only, under each provider (Fn::If resolved).
+            for label, idp, truth in scenarios:
+                params = [IDP_PROVIDERS[idp][0] if p == IDP_SECRET else p for p in SECRET_PARAMS[lid]]
+                try:
+                    got = as_list(resolve_ifs(s.get("Resource"), truth))
+                except Unresolvable as e:
+                    errors.append(f"{role_id}: Resource cannot be resolved ({label}): {e}")
+                    continue
+                if sorted(json.dumps(r) for r in got) != sorted(json.dumps(ref(p)) for p in params):
+                    want = ", ".join(f"!Ref {p}" for p in params)
+                    errors.append(f"{role_id}: with {label}, Resource must be exactly [{want}], got {got!r} "
+                                  f"(from {res!r})")
+    return errors
+
+
+# ---- conditions, Fn::If and Rules under given parameter values ---------------------------------
+class Unresolvable(Exception):
+    pass
+
+
+_NO_VALUE = object()
+
+
+def _scalar(value: Any, values: dict[str, str]) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in values:
+        return values[value["Ref"]]
+    raise Unresolvable(f"not a literal or a parameter Ref: {value!r}")
+
+
+def eval_condition(expr: Any, values: dict[str, str], conditions: dict[str, Any],
+                   seen: tuple[str, ...] = ()) -> bool:
+    """A condition (or a rule's RuleCondition/Assert) with Fn::Equals/Not/And/Or/Condition."""
+    if isinstance(expr, dict) and len(expr) == 1:
+        (fn, arg), = expr.items()
+        if fn == "Condition" and isinstance(arg, str):
+            if arg in seen or arg not in conditions:
+                raise Unresolvable(f"condition {arg!r} unknown or circular")
+            return eval_condition(conditions[arg], values, conditions, seen + (arg,))
+        if fn == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
+            return _scalar(arg[0], values) == _scalar(arg[1], values)
+        if fn == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
+            return not eval_condition(arg[0], values, conditions, seen)
+        if fn in ("Fn::And", "Fn::Or") and isinstance(arg, list) and arg:
+            results = [eval_condition(a, values, conditions, seen) for a in arg]
+            return all(results) if fn == "Fn::And" else any(results)
+    raise Unresolvable(f"cannot evaluate {expr!r}")
+
+
+def condition_truth(t: dict[str, Any], values: dict[str, str]) -> dict[str, bool]:
+    conditions = t.get("Conditions") or {}
+    return {name: eval_condition({"Condition": name}, values, conditions) for name in conditions}
+
+
+def resolve_ifs(value: Any, truth: dict[str, bool]) -> Any:
+    """value with every Fn::If replaced by its branch and AWS::NoValue removed (as CloudFormation
+    does; a top-level NoValue comes back as None). Refs stay symbolic."""
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            if v == ref("AWS::NoValue"):
+                return _NO_VALUE
+            if set(v) == {"Fn::If"}:
+                arg = v["Fn::If"]
+                if not (isinstance(arg, list) and len(arg) == 3 and arg[0] in truth):
+                    raise Unresolvable(f"Fn::If with an unknown condition: {v!r}")
+                return walk(arg[1] if truth[arg[0]] else arg[2])
+            return {k: r for k, r in ((k, walk(x)) for k, x in v.items()) if r is not _NO_VALUE}
+        if isinstance(v, list):
+            return [r for r in (walk(x) for x in v) if r is not _NO_VALUE]
+        return v
+
+    r = walk(value)
+    return None if r is _NO_VALUE else r
+
+
+def idp_scenarios(t: dict[str, Any]) -> list[tuple[str, str, dict[str, str], bool]]:
+    """(label, provider, parameter values, deployable): each provider with only its own secret, with
+    both secrets given, and with only the OTHER provider's secret (which the Rules must refuse)."""
+    params = t.get("Parameters") or {}
+    base = {name: (PARAMETER_VALUES.get(name, "") if "Default" not in p else
+                   (",".join(map(str, p["Default"])) if isinstance(p["Default"], list) else str(p["Default"])))
+            for name, p in params.items()}
+    out = []
+    for idp, (param, _env, _cond) in IDP_PROVIDERS.items():
+        others = [p for other, (p, _e, _c) in IDP_PROVIDERS.items() if other != idp]
+        for given, label, deployable in (
+            ((param,), f"IdentityProvider={idp} and only {param}", True),
+            ((param, *others), f"IdentityProvider={idp} and every IdP secret given", True),
+            (tuple(others), f"IdentityProvider={idp} without {param}", False),
+        ):
+            values = dict(base, IdentityProvider=idp)
+            for _idp, (p, _e, _c) in IDP_PROVIDERS.items():
+                values[p] = PARAMETER_VALUES[p] if p in given else ""
+            out.append((label, idp, values, deployable))
+    return out
+
+
+def failed_rules(t: dict[str, Any], values: dict[str, str]) -> list[str]:
+    failed = []
+    for name, rule in (t.get("Rules") or {}).items():
+        if "RuleCondition" in rule and not eval_condition(rule["RuleCondition"], values, {}):
+            continue
+        for a in rule.get("Assertions") or []:
+            if not eval_condition(a.get("Assert"), values, {}):
+                failed.append(name)
+    return failed
+
+
+def check_idp_source(src: dict[str, Any]) -> list[str]:
+    """IdentityProvider and the secret ARN parameters; every rule explains itself; ContentTypes."""
+    errors: list[str] = []
+    params = src.get("Parameters", {})
+    idp = params.get("IdentityProvider") or {}
+    if idp.get("Type") != "String" or sorted(idp.get("AllowedValues") or []) != sorted(IDP_PROVIDERS) \
+            or idp.get("Default") != IDP_DEFAULT:
+        errors.append(f"Parameters.IdentityProvider: must be a String, AllowedValues {sorted(IDP_PROVIDERS)}, "
+                      f"Default {IDP_DEFAULT}, got {({k: v for k, v in idp.items() if k != 'Description'})!r}")
+    optional = [p for p, _e, _c in IDP_PROVIDERS.values()]
+    for name in optional + list(SECRET_ARN_REQUIRED):
+        p = params.get(name) or {}
+        if p.get("Type") != "String":
+            errors.append(f"Parameters.{name}: missing or not a String")
+            continue
+        if name in optional and p.get("Default") != "":
+            errors.append(f"Parameters.{name}: must default to \"\" (only the chosen provider's secret is "
+                          f"required, by a Rule), got {p.get('Default')!r}")
+        try:
+            rx = re.compile(p.get("AllowedPattern") or "")
+        except re.error as e:
+            errors.append(f"Parameters.{name}: AllowedPattern does not compile: {e}")
+            continue
+        if not p.get("AllowedPattern"):
+            errors.append(f"Parameters.{name}: needs an AllowedPattern (a full Secrets Manager ARN)")
+            continue
+        for v in SECRET_ARN_OK:
+            if not rx.fullmatch(v):
+                errors.append(f"Parameters.{name}: AllowedPattern rejects {v!r}")
+        for v in SECRET_ARN_BAD:
+            if rx.fullmatch(v):
+                errors.append(f"Parameters.{name}: AllowedPattern accepts {v!r}")
+        if (name in optional) != bool(rx.fullmatch("")):
+            errors.append(f"Parameters.{name}: AllowedPattern must {'accept' if name in optional else 'reject'} \"\"")
+    for name, rule in (src.get("Rules") or {}).items():
+        for a in rule.get("Assertions") or []:
+            if not str(a.get("AssertDescription", "")).strip():
+                errors.append(f"Rules.{name}: every assertion needs an AssertDescription (what to set)")
+
+    ct = params.get("ContentTypes") or {}
+    if ct.get("Type") != "CommaDelimitedList" or ct.get("Default") != CONTENT_TYPES_DEFAULT:
+        errors.append(f"Parameters.ContentTypes: must be a CommaDelimitedList with Default {CONTENT_TYPES_DEFAULT!r}, "
+                      f"got {({k: v for k, v in ct.items() if k != 'Description'})!r}")
+    try:
+        m = re.search(r'list\(\s*"CONTENT_TYPES"\s*,\s*&\[([^\]]*)\]', CONFIG_RS.read_text(encoding="utf-8"))
+    except OSError:
+        m = None
+    if not m:
+        errors.append(f"{CONFIG_RS.relative_to(ROOT)}: no list(\"CONTENT_TYPES\", &[...]) default found "
+                      "(update CONTENT_TYPES_DEFAULT in this checker)")
+    elif ",".join(re.findall(r'"([^"]*)"', m.group(1))) != CONTENT_TYPES_DEFAULT:
+        errors.append(f"{CONFIG_RS.relative_to(ROOT)}: CONTENT_TYPES default {m.group(1)!r} differs from "
+                      f"ContentTypes' {CONTENT_TYPES_DEFAULT!r}")
+    return errors
+
+
+def check_idp(out: dict[str, Any]) -> list[str]:
+    """Transformed: under each provider the conditions pick it alone, every function gets its
+    variable only (never the other's), and the Rules refuse a provider without its secret."""
+    errors: list[str] = []
+    resources = out.get("Resources", {})
+    conditions = out.get("Conditions") or {}
+    for idp, (_param, _env, cond) in IDP_PROVIDERS.items():
+        if cond not in conditions:
+            errors.append(f"Conditions.{cond}: missing (true exactly when IdentityProvider is {idp})")
+    for label, idp, values, deployable in idp_scenarios(out):
+        try:
+            refused = failed_rules(out, values)
+        except Unresolvable as e:
+            errors.append(f"Rules: cannot evaluate ({label}): {e}")
+            continue
+        if not deployable:
+            if not refused:
+                errors.append(f"Rules: must refuse {label} (the functions would start without their secret)")
+            continue
+        if refused:
+            errors.append(f"Rules: refuse {label}, which is a valid configuration: {refused}")
+        try:
+            truth = condition_truth(out, values)
+        except Unresolvable as e:
+            errors.append(f"Conditions: cannot evaluate ({label}): {e}")
+            continue
+        for other, (_p, _e, other_cond) in IDP_PROVIDERS.items():
+            if other_cond in truth and truth[other_cond] != (other == idp):
+                errors.append(f"Conditions.{other_cond}: must be {other == idp} with {label}")
+        param, env_key, _cond = IDP_PROVIDERS[idp]
+        for lid in FUNCTIONS:
+            env = resources.get(lid, {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+            try:
+                got = resolve_ifs(env, truth) or {}
+            except Unresolvable as e:
+                errors.append(f"{lid}: environment cannot be resolved ({label}): {e}")
+                continue
+            if got.get(env_key) != ref(param):
+                errors.append(f"{lid}: with {label}, {env_key} must be !Ref {param}, got {got.get(env_key)!r}")
+            for key in IDP_ENV:
+                if key != env_key and key in got:
+                    errors.append(f"{lid}: with {label}, {key} must not be set (only the chosen provider's "
+                                  f"secret), got {got[key]!r}")
     return errors
 
 
@@ -648,6 +891,8 @@ def check_cerbos(out: dict[str, Any]) -> list[str]:
 
     if not any(o.get("Value") == ref("Authorizer") for o in out.get("Outputs", {}).values()):
         errors.append("Outputs: nothing outputs !Ref Authorizer")
+    if not any(o.get("Value") == ref("IdentityProvider") for o in out.get("Outputs", {}).values()):
+        errors.append("Outputs: nothing outputs !Ref IdentityProvider")
     for name, o in out.get("Outputs", {}).items():
         if o.get("Value") == ref(layer_id) and o.get("Condition") != CERBOS_CONDITION:
             errors.append(f"Outputs.{name}: refers to {layer_id}, so needs Condition {CERBOS_CONDITION}")
@@ -655,13 +900,13 @@ def check_cerbos(out: dict[str, Any]) -> list[str]:
 
 
 def run_checks(src: dict[str, Any]) -> list[str]:
-    errors = check_source(src) + check_cerbos_source(src)
+    errors = check_source(src) + check_cerbos_source(src) + check_idp_source(src)
     try:
         out = sam_transform(src)
     except Exception as e:  # noqa: BLE001 - report any translator failure as one line
         return errors + [f"SAM transform failed: {type(e).__name__}: {e}"]
-    for check in (check_functions, check_urls_and_permissions, check_iam, check_schedules, check_outputs,
-                  check_cerbos):
+    for check in (check_functions, check_urls_and_permissions, check_iam, check_idp, check_schedules,
+                  check_outputs, check_cerbos):
         errors += check(out)
     return errors
 
@@ -792,6 +1037,63 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
         ("CerbosMemorySize 128 by default", lambda t: t["Parameters"]["CerbosMemorySize"].update(Default=128)),
         ("no Authorizer output", lambda t: t["Outputs"].pop("Authorizer")),
         ("layer output without condition", lambda t: t["Outputs"]["CerbosPoliciesLayerArn"].pop("Condition")),
+        # identity provider (Stytch or Descope): one secret, by condition
+        ("both IdP secrets granted", lambda t: stmt(t, "PublishSyncFunction").update(
+            Resource=[ref("StytchSecretArn"), ref("DescopeSecretArn"), ref("SanitySecretArn")])),
+        ("Stytch secret granted unconditionally",
+         lambda t: stmt(t, "ReconcileFunction")["Resource"].__setitem__(0, ref("StytchSecretArn"))),
+        ("Descope secret granted unconditionally",
+         lambda t: stmt(t, "GatedContentFunction")["Resource"].__setitem__(1, ref("DescopeSecretArn"))),
+        ("IdP secrets granted under swapped conditions", lambda t: stmt(t, "DeleteCleanupFunction").update(
+            Resource=[{"Fn::If": ["UseDescope", ref("StytchSecretArn"), ref("AWS::NoValue")]},
+                      {"Fn::If": ["UseStytch", ref("DescopeSecretArn"), ref("AWS::NoValue")]},
+                      ref("SanitySecretArn")])),
+        ("token-exchange without the Descope secret",
+         lambda t: stmt(t, "TokenExchangeFunction")["Resource"].pop(1)),
+        ("token-exchange reads both IdP secrets",
+         lambda t: stmt(t, "TokenExchangeFunction")["Resource"].append(ref("DescopeSecretArn"))),
+        ("DESCOPE_SECRET_ARN unconditional",
+         lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(DESCOPE_SECRET_ARN=ref("DescopeSecretArn"))),
+        ("STYTCH_SECRET_ARN unconditional",
+         lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(STYTCH_SECRET_ARN=ref("StytchSecretArn"))),
+        ("no DESCOPE_SECRET_ARN", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].pop("DESCOPE_SECRET_ARN")),
+        ("DESCOPE_SECRET_ARN under UseStytch", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(
+            DESCOPE_SECRET_ARN={"Fn::If": ["UseStytch", ref("DescopeSecretArn"), ref("AWS::NoValue")]})),
+        ("one function sets STYTCH_SECRET_ARN itself",
+         lambda t: env(t, "TokenExchangeFunction").update(STYTCH_SECRET_ARN=ref("StytchSecretArn"))),
+        ("DESCOPE_BASE_URL in the template", lambda t: env(t, "ReconcileFunction").update(
+            DESCOPE_BASE_URL="https://api.descope.com")),
+        ("IDP literal", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(IDP="stytch")),
+        ("IdentityProvider without descope",
+         lambda t: t["Parameters"]["IdentityProvider"].update(AllowedValues=["stytch"])),
+        ("IdentityProvider default descope", lambda t: t["Parameters"]["IdentityProvider"].update(Default="descope")),
+        ("no DescopeSecretArn parameter", lambda t: t["Parameters"].pop("DescopeSecretArn")),
+        ("DescopeSecretArn pattern rejects empty", lambda t: t["Parameters"]["DescopeSecretArn"].update(
+            AllowedPattern=t["Parameters"]["SanitySecretArn"]["AllowedPattern"])),
+        ("DescopeSecretArn without pattern", lambda t: t["Parameters"]["DescopeSecretArn"].pop("AllowedPattern")),
+        ("DescopeSecretArn pattern accepts a wildcard", lambda t: t["Parameters"]["DescopeSecretArn"].update(
+            AllowedPattern="^$|^arn:aws[a-z-]*:secretsmanager:.+$")),
+        ("SanitySecretArn may be empty", lambda t: t["Parameters"]["SanitySecretArn"].update(
+            AllowedPattern=t["Parameters"]["DescopeSecretArn"]["AllowedPattern"])),
+        ("no Stytch rule", lambda t: t["Rules"].pop("StytchNeedsSecret")),
+        ("no Descope rule", lambda t: t["Rules"].pop("DescopeNeedsSecret")),
+        ("Descope rule checks the Stytch secret",
+         lambda t: t["Rules"]["DescopeNeedsSecret"]["Assertions"][0].update(
+             Assert={"Fn::Not": [{"Fn::Equals": [ref("StytchSecretArn"), ""]}]})),
+        ("Stytch rule always on", lambda t: t["Rules"]["StytchNeedsSecret"].pop("RuleCondition")),
+        ("Descope rule without description",
+         lambda t: t["Rules"]["DescopeNeedsSecret"]["Assertions"][0].pop("AssertDescription")),
+        ("no UseDescope", lambda t: t["Conditions"].pop("UseDescope")),
+        ("UseDescope on stytch", lambda t: t["Conditions"]["UseDescope"]["Fn::And"].__setitem__(
+            0, {"Fn::Equals": [ref("IdentityProvider"), "stytch"]})),
+        ("UseStytch always", lambda t: t["Conditions"].update(UseStytch={"Fn::Equals": ["stytch", "stytch"]})),
+        ("no IdentityProvider output", lambda t: t["Outputs"].pop("IdentityProvider")),
+        # ContentTypes -> gated-content CONTENT_TYPES
+        ("CONTENT_TYPES literal", lambda t: env(t, "GatedContentFunction").update(CONTENT_TYPES="article")),
+        ("ContentTypes default without gatedPage",
+         lambda t: t["Parameters"]["ContentTypes"].update(Default="article,doc,report")),
+        ("CONTENT_TYPES on every function", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(
+            CONTENT_TYPES={"Fn::Join": [",", ref("ContentTypes")]})),
     ]
 
 
@@ -841,7 +1143,7 @@ def main(argv: list[str]) -> int:
 
     print(f"check_template: OK ({len(FUNCTIONS)} functions; aws-sam-translator {samtranslator.__version__}: "
           "URL AuthType NONE, InvokeFunctionUrl + InvokeFunction permissions, secrets-only IAM, CORS, build metadata, "
-          "reconcile schedule, Cerbos layers under UseCerbos)")
+          "reconcile schedule, Cerbos layers under UseCerbos, one IdP secret per provider: env, IAM and Rules)")
     return 0
 
 
