@@ -98,11 +98,14 @@ impl DescopeVerifier {
         // The current tenant is `dct` only. A session holding several tenants without a selected
         // one has no current tenant: it acts as the user alone (project-level roles).
         let mut roles = c.roles;
+        let mut organization_id = dct.clone();
         if let (Some(t), Some(tenants)) = (&dct, &c.tenants) {
-            // Normally `dct` is one of `tenants`; if Descope ever signs one that is not, the tenant
-            // simply adds no roles.
-            if let Some(tc) = tenants.get(t) {
-                roles.extend(tc.roles.iter().cloned());
+            // Normally `dct` is one of `tenants`. If Descope ever signs one that is not, nothing
+            // proves membership: no tenant roles, and no current tenant either (its documents
+            // stay closed), rather than trusting half of the claim.
+            match tenants.get(t) {
+                Some(tc) => roles.extend(tc.roles.iter().cloned()),
+                None => organization_id = None,
             }
         }
         // (`tenants` absent with `dct` set: the top-level roles already are that tenant's.)
@@ -114,7 +117,7 @@ impl DescopeVerifier {
         factors.dedup();
         Ok(Session {
             subject,
-            organization_id: dct,
+            organization_id,
             organization_slug: None,
             roles,
             factors,
@@ -267,6 +270,11 @@ mod tests {
         assert_eq!(v.verify(&emu.jwt(with(json!({"sub": null}))).await).await, Err(SessionError::Claims));
         assert_eq!(v.verify(&emu.jwt(with(json!({"sub": ""}))).await).await, Err(SessionError::Claims));
         assert_eq!(v.verify(&emu.jwt(with(json!({"exp": null}))).await).await, Err(SessionError::Claims));
+
+        // A `dct` that is not one of the signed `tenants`: no current tenant, no tenant roles.
+        let odd = v.verify(&emu.jwt(with(json!({"dct": "T2notamember00000000000000000", "tenants": {"T2x": {"roles": ["editor"]}}}))).await).await.unwrap();
+        assert_eq!(odd.organization_id, None);
+        assert!(!odd.roles.contains(&"editor".to_string()));
 
         // aud only when present, and then it must name the project.
         assert!(v.verify(&emu.jwt(json!({"aud": PID})).await).await.is_ok());
