@@ -228,3 +228,25 @@ async fn the_insforge_sdk_sends_the_minted_token() {
     let out = tokio::process::Command::new("node").args(["--test"]).current_dir(&dir).env("INSFORGE_TEST_TOKEN", &token).output().await.unwrap();
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
+
+/// The same function deployed with `IDP=descope` exchanges a Descope session (and refuses a
+/// Descope refresh token, which is signed by the same key).
+#[tokio::test(flavor = "multi_thread")]
+async fn descope_sessions_exchange_for_insforge_tokens_and_refresh_tokens_do_not() {
+    let _g = SHARED_PATHS.read().await;
+    let s = stack();
+    let login = s.create_descope_user(&[]).await;
+    let minted = s.descope_mint(json!({"login_id": login, "refresh": true})).await;
+    let url = format!("{}/lambda-url/token-exchange/token", s.var("LAMBDA_DESCOPE_URL"));
+    let bearer = |t: &Value| format!("Bearer {}", t.as_str().unwrap());
+    let r = s.request(reqwest::Method::POST, url.clone(), &[("authorization", &bearer(&minted["session_jwt"]))]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let claims = insforge_verify(r.body["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["sub"], minted["user_id"], "sub is the Descope user id");
+    assert!(claims["exp"].as_i64().unwrap() <= minted["expires_at"].as_i64().unwrap(), "capped by the session");
+    // The DS cookie works as well; the refresh token does not.
+    let cookie = format!("DS={}", minted["session_jwt"].as_str().unwrap());
+    assert_eq!(s.request(reqwest::Method::POST, url.clone(), &[("cookie", &cookie)]).await.status, 200);
+    let r = s.request(reqwest::Method::POST, url, &[("authorization", &bearer(&minted["refresh_jwt"]))]).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+}
