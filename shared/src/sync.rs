@@ -676,6 +676,30 @@ mod tests {
     }
 
     #[test]
+    fn descope_profiles_decode_to_a_target_and_an_access() {
+        let member = rule(json!({
+            "_id": "mp-1", "_rev": "r1", "_type": "memberProfile", "descopeLoginId": "ada@acme.example",
+            "tenantId": "T2acme", "tenantRef": "op-acme", "plan": "pro", "region": "eu",
+            "roles": ["reader", "editor", "reader"], "roleRefs": 3, "requiresMfa": true
+        }));
+        assert_eq!(member.target().unwrap(), Some(Target { kind: TargetKind::User, id: "ada@acme.example".into() }));
+        let a = member.access("t".into()).unwrap();
+        assert_eq!((a.roles.clone(), a.tenant_id.clone(), a.requires_mfa), (vec!["editor".to_string(), "reader".to_string()], Some("T2acme".to_string()), true));
+        // Dangling references are refused rather than syncing fewer roles or no tenant.
+        let no_role = rule(json!({"_id": "mp-1", "_rev": "r1", "_type": "memberProfile", "descopeLoginId": "a", "roles": ["reader", null], "roleRefs": 2}));
+        assert!(no_role.access("t".into()).unwrap_err().0.contains("role reference"));
+        let no_tenant = rule(json!({"_id": "mp-1", "_rev": "r1", "_type": "memberProfile", "descopeLoginId": "a", "tenantRef": "op-gone"}));
+        assert!(no_tenant.access("t".into()).unwrap_err().0.contains("tenant reference"));
+        // An organization profile targets its tenant and grants no roles itself.
+        let org = rule(json!({"_id": "op-1", "_rev": "r1", "_type": "organizationProfile", "tenantId": "T2acme", "roles": null, "plan": "pro"}));
+        assert_eq!(org.target().unwrap(), Some(Target { kind: TargetKind::Organization, id: "T2acme".into() }));
+        assert!(org.access("t".into()).unwrap().roles.is_empty());
+        // A member profile without a login id targets nothing (skipped, like an empty rule).
+        let empty = rule(json!({"_id": "mp-2", "_rev": "r1", "_type": "memberProfile", "descopeLoginId": " "}));
+        assert_eq!(empty.target().unwrap(), None);
+    }
+
+    #[test]
     fn a_rule_targets_at_most_one_thing() {
         let both = rule(json!({"_id": "r", "_rev": "1", "stytchOrganizationId": "o", "stytchUserId": "u"}));
         assert!(both.target().is_err());
