@@ -95,18 +95,7 @@ pub async fn add_fault(State(st): State<Shared>, body: Bytes) -> ApiResult {
     let body = parse_body(&body)?;
     let path = opt_str(&body, "path")?.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::bad_request("path is required"))?;
     let method = opt_str(&body, "method")?.unwrap_or_else(|| "*".into()).to_ascii_uppercase();
-    let status = match body.get("status") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .filter(|s| (100..=599).contains(s))
-                .ok_or_else(|| ApiError::bad_request("status must be an HTTP status code"))? as u16,
-        ),
-    };
-    let hang_ms = body.get("hang_ms").and_then(Value::as_u64);
-    if status.is_none() && hang_ms.is_none() {
-        return Err(ApiError::bad_request("status or hang_ms is required"));
-    }
+    let (status, hang_ms) = stytch_emulator::util::fault_effect(&body).map_err(ApiError::bad_request)?;
     let count = body.get("count").and_then(Value::as_u64).unwrap_or(1);
     let fault = Fault {
         method,

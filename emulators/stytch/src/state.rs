@@ -143,12 +143,7 @@ pub struct Fault {
 
 impl Fault {
     pub fn matches(&self, method: &str, path: &str) -> bool {
-        let m = self.method == "*" || self.method.eq_ignore_ascii_case(method);
-        let p = match self.path.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
-            None => self.path == path,
-        };
-        m && p && self.remaining > 0
+        self.remaining > 0 && crate::util::fault_applies(&self.method, &self.path, method, path)
     }
 }
 

@@ -97,6 +97,30 @@ pub async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// Whether a fault registered for `method_pat` (`*` = any) and `path_pat` (exact, or a prefix
+/// ending in `*`) applies to a request. Both emulators' control APIs match faults this way.
+pub fn fault_applies(method_pat: &str, path_pat: &str, method: &str, path: &str) -> bool {
+    let m = method_pat == "*" || method_pat.eq_ignore_ascii_case(method);
+    let p = match path_pat.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => path_pat == path,
+    };
+    m && p
+}
+
+/// The `status` / `hang_ms` pair of a `POST /__gatehouse/faults` body (at least one is needed).
+pub fn fault_effect(body: &serde_json::Map<String, serde_json::Value>) -> Result<(Option<u16>, Option<u64>), &'static str> {
+    let status = match body.get("status") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(v.as_u64().filter(|s| (100..=599).contains(s)).ok_or("status must be an HTTP status code")? as u16),
+    };
+    let hang_ms = body.get("hang_ms").and_then(serde_json::Value::as_u64);
+    if status.is_none() && hang_ms.is_none() {
+        return Err("status or hang_ms is required");
+    }
+    Ok((status, hang_ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
