@@ -115,6 +115,19 @@ impl Flavor {
         }
     }
 
+    /// Everything the provider holds for the target that a write would change (timestamps
+    /// included), to prove a delivery wrote nothing.
+    async fn snapshot(self, t: &Tgt) -> Value {
+        let s = stack();
+        match self {
+            Flavor::Stytch => s.org_metadata(&t.id).await,
+            Flavor::Descope => {
+                let u = s.descope_user(&t.id).await;
+                json!({"attrs": u["customAttributes"], "roles": u["roleNames"], "tenants": u["userTenants"]})
+            }
+        }
+    }
+
     async fn session(self, t: &Tgt, factors: &[&str]) -> String {
         let s = stack();
         match self {
@@ -209,6 +222,47 @@ async fn publish_repoint_and_delete_follow_the_cms() {
         assert_eq!(f.synced(&t2).await, Value::Null, "{f:?}");
         assert_eq!(f.foreign(&t1).await, foreign1, "{f:?}");
         assert_eq!(f.foreign(&t2).await, foreign2, "{f:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_draft_duplicate_and_stale_deliveries_write_nothing() {
+    let _g = SHARED_PATHS.read().await;
+    ensure_plans().await;
+    let s = stack();
+    for f in BOTH {
+        let t = f.target().await;
+        let id = format!("pv-d-{}", uid());
+        s.mutate(json!([{"create": f.rule(&id, &t, "pro", "eu", json!({}))}])).await;
+        s.idle().await;
+        let before = f.snapshot(&t).await;
+        assert_eq!(f.synced(&t).await["owner"], id.as_str(), "{f:?}");
+
+        // The same publish again: unchanged, nothing rewritten (not even the sync timestamp).
+        let r = f.deliver("publish-sync", &f.event(&id, "update", Some(&t))).await;
+        assert_eq!(r.body["outcome"], "unchanged", "{f:?}: {}", r.body);
+        // A draft of the rule: skipped.
+        let r = f.deliver("publish-sync", &f.event(&format!("drafts.{id}"), "update", Some(&t))).await;
+        assert_eq!(r.body["outcome"], "skipped", "{f:?}: {}", r.body);
+        // A delete delivered while the rule is still published: stale, nothing cleared.
+        let r = f.deliver("delete-cleanup", &f.event(&id, "delete", Some(&t))).await;
+        assert_eq!(r.body["outcome"], "stale", "{f:?}: {}", r.body);
+        // A delete without before(): 400; unsigned and forged deliveries: 401.
+        let r = f.deliver("delete-cleanup", &json!({"_id": id, "_type": f.rule_type(), "operation": "delete"})).await;
+        assert_eq!(r.status, 400, "{f:?}: {}", r.body);
+        let body = f.event(&id, "delete", Some(&t)).to_string();
+        for sig in [None, Some(gatehouse::cms::signature::header("whsec_forged", now_ms(), body.as_bytes()))] {
+            let mut req = s.http.post(format!("{}/lambda-url/delete-cleanup/", f.functions())).body(body.clone());
+            if let Some(sig) = &sig {
+                req = req.header("sanity-webhook-signature", sig);
+            }
+            let r = s.request_with(req).await;
+            assert_eq!((r.status, r.body["error"].as_str()), (401, Some("invalid_signature")), "{f:?}: {}", r.body);
+        }
+        assert_eq!(f.snapshot(&t).await, before, "{f:?}: not one field changed");
+        s.mutate(json!([{"delete": {"id": id}}])).await;
+        s.idle().await;
+        assert_eq!(f.synced(&t).await, Value::Null, "{f:?}");
     }
 }
 
