@@ -63,8 +63,10 @@ pub struct Audit {
 }
 
 impl Audit {
-    pub fn log_into(&self, authorizer: &str, log: &mut Map<String, Value>) {
+    /// `took`: the decision's time as the function saw it (the PDP round trip with Cerbos).
+    pub fn log_into(&self, authorizer: &str, took: std::time::Duration, log: &mut Map<String, Value>) {
         log.insert("authz".into(), authorizer.into());
+        log.insert("authz_ms".into(), ((took.as_secs_f64() * 1e5).round() / 100.0).into());
         for (k, v) in [("authz_request_id", &self.request_id), ("authz_call_id", &self.call_id), ("authz_policy", &self.policy), ("authz_filter", &self.filter)] {
             if let Some(v) = v {
                 log.insert(k.into(), v.clone().into());

@@ -180,8 +180,9 @@ impl<P: IdentityProvider> Gate<P> {
                     tracing::warn!(document_id = %found.id, "document attributes do not fit the policy contract; not served");
                     return Err(Error::NotFound);
                 };
+                let started = std::time::Instant::now();
                 let (decision, audit) = self.authz.check(request_id, &principal, &found.id, &attr, deadline).await?;
-                audit.log_into(self.authz.name(), log);
+                audit.log_into(self.authz.name(), started.elapsed(), log);
                 log.insert("document_id".into(), found.id.into());
                 match decision {
                     Decision { read: true, .. } => Ok(json!({ "document": found.doc })),
@@ -190,8 +191,9 @@ impl<P: IdentityProvider> Gate<P> {
                 }
             }
             Route::List { doc_type, limit, after } => {
+                let started = std::time::Instant::now();
                 let (filter, audit) = self.authz.list_filter(request_id, &principal, deadline).await?;
-                audit.log_into(self.authz.name(), log);
+                audit.log_into(self.authz.name(), started.elapsed(), log);
                 params = filter.params;
                 params.insert("type".into(), doc_type.into());
                 params.insert("after".into(), after.into());
