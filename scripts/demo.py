@@ -117,6 +117,60 @@ def rule(tag, org_id, **extra):
     return doc
 
 
+def descope(path, body=None, method="POST"):
+    r = requests.request(method, f"{ENV['DESCOPE_URL']}{path}", json=body, timeout=10,
+                         headers={"authorization": f"Bearer {ENV['DESCOPE_PROJECT']}:{ENV['DESCOPE_MANAGEMENT_KEY']}"})
+    r.raise_for_status()
+    return r.json() if r.content else None
+
+
+def descope_run(tag, ttl):
+    """The same flow on the Descope-backed functions: a member profile becomes the user's
+    attributes and roles, a gated page needs the role, a deletion takes back only what gatehouse gave."""
+    d_gated = f"{ENV['LAMBDA_DESCOPE_URL']}/lambda-url/gated-content"
+    step("Descope: Dana (hand-granted role billing-admin) and Eve exist in the Descope project")
+    dana, eve = f"dana-{tag}@acme.example", f"eve-{tag}@acme.example"
+    for login, roles in ((dana, ["billing-admin"]), (eve, [])):
+        descope("/v1/mgmt/user/create", {"loginId": login, "email": login, "roleNames": roles})
+    mutate(
+        {"createOrReplace": {"_id": "aplan-pro", "_type": "accessPlan", "title": "Pro", "planSlug": {"current": "pro"}}},
+        {"createOrReplace": {"_id": "role-reader", "_type": "accessRole", "title": "Reader", "descopeRoleKey": "reader"}},
+        {"createOrReplace": {"_id": f"page-{tag}", "_type": "gatedPage", "title": "Readers' handbook",
+                             "slug": {"current": f"handbook-{tag}"}, "body": "For readers on Pro.",
+                             "requiredPlans": ["pro"],
+                             "requiredRoles": [{"_key": "r", "_type": "reference", "_ref": "role-reader"}]}},
+    )
+    step("An editor publishes Dana's member profile (role reader, plan Pro)")
+    mutate({"create": {"_id": f"member-dana-{tag}", "_type": "memberProfile", "title": "Dana", "descopeLoginId": dana,
+                       "plan": {"_type": "reference", "_ref": "aplan-pro"}, "region": "eu",
+                       "roles": [{"_key": "r", "_type": "reference", "_ref": "role-reader"}]}})
+
+    def user(login):
+        return descope(f"/v1/mgmt/user?loginId={login}", method="GET")["user"]
+
+    u, secs = wait_for(lambda: ((x := user(dana))["customAttributes"].get("plan") == "pro", x))
+    check(u["customAttributes"].get("plan") == "pro" and "reader" in u["roleNames"],
+          f"Dana in Descope after {secs * 1000:.0f} ms: plan={u['customAttributes'].get('plan')}, roles={sorted(u['roleNames'])}")
+
+    def session(login):
+        r = requests.post(f"{ENV['DESCOPE_URL']}/__gatehouse/sessions", json={"login_id": login}, timeout=10)
+        r.raise_for_status()
+        return r.json()["session_jwt"]
+
+    def dread(token):
+        r = requests.get(f"{d_gated}/content/handbook-{tag}", headers={"authorization": f"Bearer {token}"}, timeout=10)
+        return r.status_code
+    check(dread(session(dana)) == 200, "Dana reads the readers' handbook: HTTP 200")
+    check(dread(session(eve)) == 404, "Eve (no profile, no role) gets HTTP 404")
+    step("The editor deletes Dana's profile")
+    mutate({"delete": {"id": f"member-dana-{tag}"}})
+    u, secs = wait_for(lambda: ("reader" not in (x := user(dana))["roleNames"], x))
+    check("reader" not in u["roleNames"] and "billing-admin" in u["roleNames"] and not u["customAttributes"].get("plan"),
+          f"after {secs * 1000:.0f} ms: reader and plan removed, the hand-granted billing-admin kept ({sorted(u['roleNames'])})")
+    time.sleep(ttl + 0.2)
+    check(dread(session(dana)) == 404, "Dana can no longer read the handbook: HTTP 404")
+
+
 def run():
     ttl = float(os.environ.get("ACCESS_CACHE_TTL_S", "2"))
     step("Seeding: Stytch organizations Acme and Globex with one member each; plans and articles in Sanity")
@@ -165,6 +219,9 @@ def run():
     status, _ = read(f"roadmap-{tag}", mint(ids["acme"], ids["alice"], ["email_otp", "totp"]))
     check(status == 404, f"Alice can no longer read the roadmap: HTTP {status}")
 
+    if "LAMBDA_DESCOPE_URL" in ENV:
+        descope_run(tag, ttl)
+
     deliveries = requests.get(f"{SANITY}/__gatehouse/deliveries", timeout=10).json()["deliveries"]
     mine = [d for d in deliveries if d["documentId"] == f"rule-acme-{tag}"]
     step("Webhook deliveries Sanity made for this rule")
@@ -177,7 +234,7 @@ def run():
         for f in failures:
             print(f"  - {f}")
         sys.exit(1)
-    print(f"{GREEN}{BOLD}Demo passed: publish → Stytch, gated read, refusal, MFA, delete → cleanup.{END}")
+    print(f"{GREEN}{BOLD}Demo passed: publish → Stytch (and Descope), gated read, refusal, MFA, delete → cleanup.{END}")
 
 
 if __name__ == "__main__":
