@@ -501,20 +501,28 @@ impl Descope {
         added.extend(to_add.iter().cloned());
         added.sort();
         added.dedup();
-        let record = |rev: &str| SyncRecord {
+        // Roles gatehouse added earlier in this scope that the profile no longer grants.
+        let gone: Vec<String> = match old.as_ref().filter(|o| o.tenant_id.as_deref() == scope) {
+            Some(o) => o.added.iter().filter(|r| !access.roles.contains(r) && now_held.contains(r)).cloned().collect(),
+            None => Vec::new(),
+        };
+        let record = |rev: &str, added: &[String]| SyncRecord {
             document_id: access.source.document_id.clone(),
             rev: rev.into(),
             roles: access.roles.clone(),
             tenant_id: access.tenant_id.clone(),
-            added: added.clone(),
+            added: added.to_vec(),
             requires_mfa: access.requires_mfa,
             plan_title: access.plan_title.clone(),
             synced_at: Some(access.synced_at.clone()),
             login_id: Some(login_id.to_string()),
         };
-        // 2. Intent first: once roles are assigned, a crash must not leave them looking hand-granted.
+        // 2. Intent first: once roles are assigned, a crash must not leave them (or the ones still
+        //    to be taken back) looking hand-granted.
         if !to_add.is_empty() {
-            self.update_custom_attribute(login_id, SYNC_ATTR, record("pending").to_attr().into(), deadline).await?;
+            let mut pending = added.clone();
+            pending.extend(gone.iter().cloned());
+            self.update_custom_attribute(login_id, SYNC_ATTR, record("pending", &pending).to_attr().into(), deadline).await?;
         }
         // 3. Tenant membership, then the roles.
         if let (Some(t), false) = (scope, member) {
@@ -523,17 +531,14 @@ impl Descope {
         if !to_add.is_empty() {
             self.add_roles(login_id, &to_add, scope, deadline).await?;
         }
-        // 4. Roles gatehouse added earlier in this scope that the profile no longer grants.
-        if let Some(o) = old.as_ref().filter(|o| o.tenant_id.as_deref() == scope) {
-            let gone: Vec<String> = o.added.iter().filter(|r| !access.roles.contains(r) && now_held.contains(r)).cloned().collect();
-            if !gone.is_empty() {
-                self.remove_roles(login_id, &gone, scope, deadline).await?;
-            }
+        // 4. Take back what the profile no longer grants.
+        if !gone.is_empty() {
+            self.remove_roles(login_id, &gone, scope, deadline).await?;
         }
         // 5. Plan, region, and the record last: it is what says the write is complete.
         self.update_custom_attribute(login_id, PLAN_ATTR, opt(&access.plan), deadline).await?;
         self.update_custom_attribute(login_id, REGION_ATTR, opt(&access.region), deadline).await?;
-        self.update_custom_attribute(login_id, SYNC_ATTR, record(&access.source.rev).to_attr().into(), deadline).await?;
+        self.update_custom_attribute(login_id, SYNC_ATTR, record(&access.source.rev, &added).to_attr().into(), deadline).await?;
         Ok(())
     }
 

@@ -601,3 +601,38 @@ async fn descope_reconcile_repairs_drift_and_orphans() {
     s.mutate(json!([{"delete": {"id": kept_id}}])).await;
     s.idle().await;
 }
+
+/// A sync that dies half-way (Descope fails the role removal after the new role was assigned)
+/// leaves a record that still claims both roles, so the next delivery finishes the job instead of
+/// leaving the old role behind as if it had been granted by hand. Exclusive: the fault is on a
+/// path every role removal shares.
+#[tokio::test(flavor = "multi_thread")]
+async fn descope_a_sync_interrupted_between_role_add_and_remove_is_finished_by_the_next() {
+    let _g = SHARED_PATHS.write().await;
+    ensure_plans().await;
+    let s = stack();
+    let login = s.create_descope_user(&["billing-admin"]).await;
+    let t = Tgt { id: login.clone(), member: login.clone() };
+    let id = format!("mp-i-{}", uid());
+    s.mutate(json!([{"create": Flavor::Descope.rule(&id, &t, "pro", "eu", json!({"roles": roles(&["reader"])}))}])).await;
+    s.idle().await;
+    assert_eq!(project_roles(&s.descope_user(&login).await), vec!["billing-admin", "reader"]);
+
+    s.descope_fault("POST", "/v1/mgmt/user/update/role/remove", json!({"status": 500}), 1000).await;
+    s.mutate(json!([{"patch": {"id": id, "set": {"roles": roles(&["editor"])}}}])).await;
+    s.idle().await;
+    let r = Flavor::Descope.deliver("publish-sync", &Flavor::Descope.event(&id, "update", Some(&t))).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    let u = s.descope_user(&login).await;
+    assert_eq!(project_roles(&u), vec!["billing-admin", "editor", "reader"], "editor added, reader not yet removed");
+    assert_eq!(record(&u)["added"], json!(["editor", "reader"]), "the record still owns both: {}", record(&u));
+
+    s.clear_descope_fault("POST", "/v1/mgmt/user/update/role/remove").await;
+    let r = Flavor::Descope.deliver("publish-sync", &Flavor::Descope.event(&id, "update", Some(&t))).await;
+    assert_eq!(r.body["outcome"], "synced", "{}", r.body);
+    let u = s.descope_user(&login).await;
+    assert_eq!(project_roles(&u), vec!["billing-admin", "editor"]);
+    assert_eq!(record(&u)["added"], json!(["editor"]));
+    s.mutate(json!([{"delete": {"id": id}}])).await;
+    s.idle().await;
+}
