@@ -112,12 +112,7 @@ impl Core {
     fn idp(&self, s: &Secrets) -> AnyProvider {
         match &s.idp {
             IdpSecret::Stytch(st) => AnyProvider::Stytch(Stytch::new(self.http.clone(), &self.cfg, st.clone())),
-            IdpSecret::Descope(d) => AnyProvider::Descope(Descope::new(
-                self.http.clone(),
-                descope::base_url(self.cfg.descope_base_url.as_deref(), &d.project_id),
-                d.clone(),
-                self.cfg.timeouts.request,
-            )),
+            IdpSecret::Descope(d) => AnyProvider::Descope(Descope::new(self.http.clone(), self.idp_base(s), d.clone(), self.cfg.timeouts.request)),
         }
     }
 

@@ -126,13 +126,13 @@ impl Authorizer for AnyAuthorizer {
 /// a Sanity document, defaulted exactly as gatehouse sends them to `check()`: a document that
 /// lacks a field must be judged as if the attribute were empty, never dropped by a null
 /// comparison. `route_gated` is computed from the published rules (`^.g`, see gate/query.rs).
-const ROLES_EXPR: &str = r#"coalesce(select(_type == "gatedPage" => requiredRoles[]->descopeRoleKey, requiredRoles), [])"#;
+/// Role keys a document requires: `gatedPage` (the Descope content model) references accessRole
+/// documents, the other types list role names.
+pub const ROLES_EXPR: &str = r#"coalesce(select(_type == "gatedPage" => requiredRoles[]->descopeRoleKey, requiredRoles), [])"#;
 
 pub const CONTENT: Mapper = &[
     ("type", "_type", AttrType::String),
     ("required_plans", "coalesce(requiredPlans, [])", AttrType::List),
-    // gatedPage (the Descope content model) references accessRole documents; the others list
-    // role names.
     ("required_roles", ROLES_EXPR, AttrType::List),
     ("regions", "coalesce(regions, [])", AttrType::List),
     ("route", "coalesce(route, \"\")", AttrType::String),

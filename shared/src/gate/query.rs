@@ -13,15 +13,18 @@
 
 use std::sync::LazyLock;
 
-use crate::authz::attr_projection;
+use crate::authz::{ROLES_EXPR, attr_projection};
 
 const GATED_ROUTES: &str = r#"*[_type == "accessRule" && defined(gatedRoutes)].gatedRoutes[].path"#;
 
-fn with_gated_routes(read: &str) -> String {
+pub fn with_gated_routes(read: &str) -> String {
     format!("{{\"g\": {GATED_ROUTES}}}{{\"r\": {read}}}.r")
 }
 
-const FIELDS: &str = r#"_id, _type, title, "slug": slug.current, route, body, requiredPlans, "requiredRoles": coalesce(select(_type == "gatedPage" => requiredRoles[]->descopeRoleKey, requiredRoles), []), regions, organizationId, _updatedAt"#;
+/// What a read returns; `requiredRoles` as role keys, by the same expression the policies judge.
+static FIELDS: LazyLock<String> = LazyLock::new(|| {
+    format!(r#"_id, _type, title, "slug": slug.current, route, body, requiredPlans, "requiredRoles": {}, regions, organizationId, _updatedAt"#, ROLES_EXPR)
+});
 
 static ONE_BY_SLUG: LazyLock<String> = LazyLock::new(|| build_one(false));
 static ONE_BY_ROUTE: LazyLock<String> = LazyLock::new(|| build_one(true));
@@ -35,12 +38,13 @@ pub fn one(by_route: bool) -> &'static str {
 fn build_one(by_route: bool) -> String {
     let key = if by_route { "route == $key" } else { "slug.current == $key" };
     with_gated_routes(&format!(
-        "*[_type in $contentTypes && {key}] | order(_updatedAt desc)[0]{{\"id\": _id, \"attr\": {}, \"doc\": {{{FIELDS}}}}}",
-        attr_projection()
+        "*[_type in $contentTypes && {key}] | order(_updatedAt desc)[0]{{\"id\": _id, \"attr\": {}, \"doc\": {{{}}}}}",
+        attr_projection(),
+        *FIELDS
     ))
 }
 
 /// A page of `$type` after `$after`, ordered by `_id`, restricted by the authorizer's filter.
 pub fn list(filter: &str) -> String {
-    with_gated_routes(&format!("*[_type == $type && _id > $after && ({filter})] | order(_id asc)[0...$limit]{{{FIELDS}}}"))
+    with_gated_routes(&format!("*[_type == $type && _id > $after && ({filter})] | order(_id asc)[0...$limit]{{{}}}", *FIELDS))
 }

@@ -106,6 +106,20 @@ async fn plan_filters_equal_check_and_the_builtin_agrees() {
     s.idle().await;
 
     let query_url = format!("{}/v2025-02-19/data/query/production?perspective=published", s.var("SANITY_URL"));
+    // The ids of this test's documents a filter lets through, run as gated-content runs it (the
+    // gated routes computed once as `^.g`), and the query text for failure messages.
+    let ids_matching = |f: &plan::GroqFilter| {
+        let groq = gatehouse::gate::query::with_gated_routes(&format!("*[eqTag == $eqTag && ({})]._id", f.groq));
+        let mut params = f.params.clone();
+        params.insert("eqTag".into(), json!(tag));
+        let query_url = &query_url;
+        async move {
+            let r: Value =
+                s.http.post(query_url).bearer_auth("sk-local-read").json(&json!({"query": groq, "params": params})).send().await.unwrap().json().await.unwrap();
+            let ids: BTreeSet<String> = r["result"].as_array().unwrap_or_else(|| panic!("{r}")).iter().map(|v| v.as_str().unwrap().to_string()).collect();
+            (ids, groq)
+        }
+    };
     let (mut compared, mut conditional) = (0, 0);
     for n in 0..30 {
         let p = principal(&mut rng, n);
@@ -123,15 +137,7 @@ async fn plan_filters_equal_check_and_the_builtin_agrees() {
             .unwrap();
         let f = plan::translate(&plan["filter"], CONTENT).unwrap_or_else(|e| panic!("{e}: {plan}"));
         conditional += usize::from(plan["filter"]["kind"] == "KIND_CONDITIONAL");
-        let groq = format!(
-            r#"{{"g": *[_type == "accessRule" && defined(gatedRoutes)].gatedRoutes[].path}}{{"r": *[eqTag == $eqTag && ({})]._id}}.r"#,
-            f.groq
-        );
-        let mut params = f.params.clone();
-        params.insert("eqTag".into(), json!(tag));
-        let r: Value =
-            s.http.post(&query_url).bearer_auth("sk-local-read").json(&json!({"query": groq, "params": params})).send().await.unwrap().json().await.unwrap();
-        let via_plan: BTreeSet<String> = r["result"].as_array().unwrap_or_else(|| panic!("{r}")).iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let (via_plan, groq) = ids_matching(&f).await;
         // …equals what check() allows, document by document.
         let mut via_check = BTreeSet::new();
         for chunk in docs.chunks(50) {
@@ -162,16 +168,7 @@ async fn plan_filters_equal_check_and_the_builtin_agrees() {
         }
         assert_eq!(via_plan, via_check, "principal {p:?}\nplan {plan}\ngroq {groq}");
         // (c) the built-in list filter returns the same documents.
-        let b = gatehouse::authz::builtin::list_filter(&p);
-        let groq = format!(
-            r#"{{"g": *[_type == "accessRule" && defined(gatedRoutes)].gatedRoutes[].path}}{{"r": *[eqTag == $eqTag && ({})]._id}}.r"#,
-            b.groq
-        );
-        let mut params = b.params.clone();
-        params.insert("eqTag".into(), json!(tag));
-        let r: Value =
-            s.http.post(&query_url).bearer_auth("sk-local-read").json(&json!({"query": groq, "params": params})).send().await.unwrap().json().await.unwrap();
-        let via_builtin: BTreeSet<String> = r["result"].as_array().unwrap_or_else(|| panic!("{r}")).iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let (via_builtin, groq) = ids_matching(&gatehouse::authz::builtin::list_filter(&p)).await;
         assert_eq!(via_builtin, via_check, "principal {p:?}\nbuilt-in groq {groq}");
     }
     assert!(compared >= 1500 && conditional >= 5, "compared {compared}, conditional plans {conditional}");

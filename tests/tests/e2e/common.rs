@@ -300,7 +300,12 @@ impl Stack {
     }
 
     pub async fn deliver(&self, function: &str, consumer: bool, body: &str, signature: Option<&str>) -> Resp {
-        let mut req = self.http.post(format!("{}/", self.function_url(function, consumer))).header("content-type", "application/json").body(body.to_string());
+        self.deliver_to(&self.function_url(function, consumer), body, signature).await
+    }
+
+    /// A webhook delivery to a function URL (`…/lambda-url/<function>`) of any deployment.
+    pub async fn deliver_to(&self, function_url: &str, body: &str, signature: Option<&str>) -> Resp {
+        let mut req = self.http.post(format!("{function_url}/")).header("content-type", "application/json").body(body.to_string());
         if let Some(s) = signature {
             req = req.header("sanity-webhook-signature", s);
         }
@@ -313,7 +318,12 @@ impl Stack {
     }
 
     pub async fn get(&self, consumer: bool, path_and_query: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Resp {
-        let mut req = self.http.get(format!("{}{path_and_query}", self.function_url("gated-content", consumer)));
+        self.get_from(&self.function_url("gated-content", consumer), path_and_query, token, headers).await
+    }
+
+    /// A gated read from a gated-content function URL of any deployment.
+    pub async fn get_from(&self, gated_url: &str, path_and_query: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.http.get(format!("{gated_url}{path_and_query}"));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

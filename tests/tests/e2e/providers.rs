@@ -145,25 +145,18 @@ impl Flavor {
         json!({"_id": id, "_type": self.rule_type(), "_rev": "direct", "operation": op, "before": before, "dataset": "production"})
     }
 
+    fn function_url(self, function: &str) -> String {
+        format!("{}/lambda-url/{function}", self.functions())
+    }
+
     async fn deliver(self, function: &str, body: &Value) -> Resp {
         let s = stack();
         let text = body.to_string();
-        let req = s
-            .http
-            .post(format!("{}/lambda-url/{function}/", self.functions()))
-            .header("content-type", "application/json")
-            .header("sanity-webhook-signature", s.sign(&text))
-            .body(text);
-        s.request_with(req).await
+        s.deliver_to(&self.function_url(function), &text, Some(&s.sign(&text))).await
     }
 
     async fn read(self, slug: &str, token: Option<&str>) -> Resp {
-        let s = stack();
-        let mut req = s.http.get(format!("{}/lambda-url/gated-content/content/{slug}", self.functions()));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        s.request_with(req).await
+        stack().get_from(&self.function_url("gated-content"), &format!("/content/{slug}"), token, &[]).await
     }
 
     /// Injects `fault` on the provider call every write makes first.
@@ -252,11 +245,7 @@ async fn forged_draft_duplicate_and_stale_deliveries_write_nothing() {
         assert_eq!(r.status, 400, "{f:?}: {}", r.body);
         let body = f.event(&id, "delete", Some(&t)).to_string();
         for sig in [None, Some(gatehouse::cms::signature::header("whsec_forged", now_ms(), body.as_bytes()))] {
-            let mut req = s.http.post(format!("{}/lambda-url/delete-cleanup/", f.functions())).body(body.clone());
-            if let Some(sig) = &sig {
-                req = req.header("sanity-webhook-signature", sig);
-            }
-            let r = s.request_with(req).await;
+            let r = s.deliver_to(&f.function_url("delete-cleanup"), &body, sig.as_deref()).await;
             assert_eq!((r.status, r.body["error"].as_str()), (401, Some("invalid_signature")), "{f:?}: {}", r.body);
         }
         assert_eq!(f.snapshot(&t).await, before, "{f:?}: not one field changed");
@@ -509,7 +498,7 @@ async fn descope_sessions_refresh_tokens_are_refused_and_tenant_roles_gate_pages
     assert!(r.headers.get("www-authenticate").is_some());
     // The same page in a list, and the role keys the page requires, resolved from references.
     let tok = in_t1["session_jwt"].as_str().unwrap();
-    let r = stack().request_with(s.http.get(format!("{}/lambda-url/gated-content/content?type=gatedPage&limit=100", Flavor::Descope.functions())).bearer_auth(tok)).await;
+    let r = s.get_from(&Flavor::Descope.function_url("gated-content"), "/content?type=gatedPage&limit=100", Some(tok), &[]).await;
     let mine = r.body["documents"].as_array().unwrap().iter().find(|d| d["_id"] == page.as_str()).cloned().expect("listed");
     assert_eq!(mine["requiredRoles"], json!(["editor"]));
     s.mutate(json!([{"delete": {"id": id}}, {"delete": {"id": page}}])).await;
