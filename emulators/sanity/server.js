@@ -54,7 +54,13 @@ function createEmulator(options = {}) {
     send(res, 400, {error: {description, type: 'httpBadRequest'}})
   }
 
+  // Memoized: a fault with `match` reads the body before the API handler does.
   function readBody(req) {
+    if (!req.bodyText) req.bodyText = readBodyOnce(req)
+    return req.bodyText
+  }
+
+  function readBodyOnce(req) {
     return new Promise((resolve, reject) => {
       const chunks = []
       let size = 0
@@ -99,12 +105,24 @@ function createEmulator(options = {}) {
     return m && config.tokens.has(m[1].trim()) ? true : m ? 'unknown' : 'missing'
   }
 
-  function matchFault(method, path) {
+  // `match` scopes a fault to requests whose query string or body contains that text (a test's
+  // own document id), so tests sharing the query path do not see each other's faults.
+  async function matchFault(req, method, path, search) {
     for (const f of faults) {
       if (f.remaining <= 0) continue
       if (f.method !== '*' && f.method !== method) continue
       const ok = f.path.endsWith('*') ? path.startsWith(f.path.slice(0, -1)) : path === f.path
       if (!ok) continue
+      if (f.match !== undefined) {
+        let text = ''
+        try {
+          text = decodeURIComponent(search) + (method === 'POST' ? await readBody(req) : '')
+        } catch {
+          continue
+        }
+        if (!text.includes(f.match)) continue
+      }
+      if (f.remaining <= 0) continue
       f.remaining--
       return f
     }
@@ -405,6 +423,7 @@ function createEmulator(options = {}) {
           path: f.path,
           status: hasStatus ? f.status : undefined,
           hang_ms: hasHang ? f.hang_ms : undefined,
+          match: typeof f.match === 'string' && f.match ? f.match : undefined,
           count,
           remaining: count,
         })
@@ -454,7 +473,7 @@ function createEmulator(options = {}) {
     const key = `${req.method} ${path}`
     calls.set(key, (calls.get(key) || 0) + 1)
 
-    const fault = matchFault(req.method, path)
+    const fault = await matchFault(req, req.method, path, url.search)
     if (fault) {
       if (fault.hang_ms !== undefined) await sleep(fault.hang_ms)
       if (fault.status !== undefined) {

@@ -182,7 +182,7 @@ async fn history(seed: u64, mode: Deliveries, lake: &Lake, idp: &Provider, log: 
                 rev: format!("r{rev}"),
                 stytch_organization_id: org,
                 stytch_user_id: user,
-                plan: Some("pro".into()),
+                plan: crate::cms::slug::SlugField::Value("pro".into()),
                 plan_title: None,
                 region: Some(region.clone()),
                 allowed_content_types: None,

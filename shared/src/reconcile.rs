@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::http::Deadline;
-use crate::idp::{Current, IdentityProvider, IdpError, RuleError, Target};
+use crate::idp::{Current, IdentityProvider, RuleError, Target};
 use crate::sync::{Outcome, Report, Rule, RuleCatalog, Syncer};
 
 /// Details listed in a report; the counts always cover everything.
@@ -56,6 +56,10 @@ impl Input {
     }
 }
 
+/// Codes of a report's `error` details beyond those of [`Error::code`].
+const INVALID_RULE: &str = "invalid_rule";
+pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
+
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     /// Rules repaired at once.
@@ -74,6 +78,9 @@ pub struct Detail {
     pub target: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// With action `error`: the code publish-sync answers for the same problem (docs/answers.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
 }
 
 /// The run's result, returned to the invoker and logged as one metric line.
@@ -139,7 +146,15 @@ impl Tally {
             "conflict" => self.conflicts += 1,
             _ => self.errors += 1,
         }
-        self.details.push(Detail { document_id: id.into(), action, target: target.map(String::from), reason });
+        self.details.push(Detail { document_id: id.into(), action, target: target.map(String::from), reason, error: None });
+    }
+
+    /// A rule (or `*`, the run) that could not be repaired, with the code of its error.
+    fn fail(&mut self, id: &str, target: Option<&str>, code: &'static str, reason: String) {
+        self.note(id, "error", target, Some(reason));
+        if let Some(d) = self.details.last_mut() {
+            d.error = Some(code);
+        }
     }
 
     /// What a repair did, from the sync core's report.
@@ -155,7 +170,7 @@ impl Tally {
                     self.note(id, "clear", rep.cleared_previous.as_deref().or(rep.target.as_deref()), None);
                 }
             }
-            Err(e) => self.note(id, "error", None, Some(e.to_string())),
+            Err(e) => self.fail(id, None, e.code(), e.to_string()),
         }
     }
 }
@@ -354,7 +369,8 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
                 }
                 Err(e) => {
                     let mut t = Tally::default();
-                    t.note("*", "error", None, Some(format!("provider scan failed, orphans not searched this run: {e}")));
+                    let code = Error::from(e).code();
+                    t.fail("*", None, code, "provider scan failed, orphans not searched this run".into());
                     report.add(t);
                     return out;
                 }
@@ -403,7 +419,7 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
             report.cursor = last_done;
             if report.cursor == input.cursor {
                 let mut t = Tally::default();
-                t.note("*", "error", None, Some("the run's budget ended before any rule could be repaired".into()));
+                t.fail("*", None, BUDGET_EXHAUSTED, "the run's budget ended before any rule could be repaired".into());
                 report.add(t);
             }
         }
@@ -439,7 +455,20 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
             match plan {
                 Plan::InSync => {}
                 Plan::Conflict { target, reason } => t.note(id, "conflict", Some(&target.id), Some(reason)),
-                Plan::Invalid(reason) => t.note(id, "error", None, Some(reason)),
+                // An invalid rule grants nothing: the sync core clears what it owns and answers
+                // the rule's error (as publish-sync does).
+                Plan::Invalid(reason) => match st.stale(id, None) {
+                    owned if owned.is_empty() => t.fail(id, None, INVALID_RULE, reason),
+                    owned => {
+                        let first = owned[0].id.clone();
+                        let r = self.syncer.repair(id, owned, deadline).await;
+                        let cleared = matches!(&r, Err(e) if e.status() < 500);
+                        t.repaired(id, r);
+                        if cleared {
+                            t.note(id, "clear", Some(&first), None);
+                        }
+                    }
+                },
                 Plan::Repair { stale, .. } => t.repaired(id, self.syncer.repair(id, stale, deadline).await),
             }
         }
@@ -451,7 +480,12 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
         match plan {
             Plan::InSync => {}
             Plan::Conflict { target, reason } => t.note(id, "conflict", Some(&target.id), Some(reason)),
-            Plan::Invalid(reason) => t.note(id, "error", None, Some(reason)),
+            Plan::Invalid(reason) => {
+                t.fail(id, None, INVALID_RULE, reason);
+                if let Some(owned) = st.stale(id, None).first() {
+                    t.note(id, "clear", Some(&owned.id), None);
+                }
+            }
             Plan::Repair { stale, write, .. } => {
                 match write {
                     Some((target, true)) => t.note(id, "write", Some(&target.id), None),
@@ -474,13 +508,13 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
                 _ => match needs_write(self.syncer.idp, &c, rule) {
                     Ok(false) => {}
                     Ok(true) => t.note(id, "write", Some(&target.id), None),
-                    Err(e) => t.note(id, "error", Some(&target.id), Some(e.0)),
+                    Err(e) => t.fail(id, Some(&target.id), INVALID_RULE, e.0),
                 },
             },
-            Err(IdpError::TargetNotFound(_)) => {
-                t.note(id, "error", Some(&target.id), Some(format!("{target} does not exist in {}", self.syncer.idp.name())))
+            Err(e) => {
+                let e = Error::from(e);
+                t.fail(id, Some(&target.id), e.code(), e.to_string())
             }
-            Err(e) => t.note(id, "error", Some(&target.id), Some(e.to_string())),
         }
     }
 }

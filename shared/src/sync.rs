@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::cms::slug::SlugField;
 use crate::cms::webhook::is_draft_or_version;
 use crate::cms::{Before, SanityClient, WebhookEvent};
 use crate::error::Error;
@@ -82,7 +83,7 @@ macro_rules! rule_projection {
     () => {
         r#"{
   _id, _rev, stytchOrganizationId, stytchUserId,
-  "plan": plan->slug.current, "planTitle": plan->title, region,
+  "plan": plan->slug, "planTitle": plan->title, region,
   allowedContentTypes, "gatedRoutes": gatedRoutes[].path, requiresMfa
 }"#
     };
@@ -100,7 +101,7 @@ macro_rules! profile_projection {
   _id, _rev, _type, descopeLoginId,
   "tenantId": select(_type == "organizationProfile" => tenantId, tenant->tenantId),
   "tenantRef": tenant._ref,
-  "plan": coalesce(plan->planSlug.current, tenant->plan->planSlug.current),
+  "plan": coalesce(plan->planSlug, tenant->plan->planSlug),
   "planTitle": coalesce(plan->title, tenant->plan->title),
   "region": coalesce(region, tenant->region),
   "roles": roles[]->descopeRoleKey, "roleRefs": count(roles),
@@ -227,11 +228,14 @@ pub struct Rule {
     pub tenant_id: Option<String>,
     #[serde(default)]
     pub tenant_ref: Option<String>,
+    /// Role keys (null: a reference that does not resolve).
     #[serde(default)]
-    pub roles: Option<Vec<Option<String>>>,
+    pub roles: Option<Vec<SlugField>>,
     #[serde(default)]
     pub role_refs: Option<u64>,
-    pub plan: Option<String>,
+    /// The plan's slug, raw: an object or a string (cms::slug).
+    #[serde(default)]
+    pub plan: SlugField,
     pub plan_title: Option<String>,
     pub region: Option<String>,
     pub allowed_content_types: Option<Vec<Option<String>>>,
@@ -291,6 +295,19 @@ impl Rule {
         }
     }
 
+    /// Where the plan slug comes from, for error messages.
+    fn plan_field(&self) -> &'static str {
+        match self.descope_kind() {
+            Some(_) => "planSlug of the referenced accessPlan (the profile's, else its tenant's)",
+            None => "slug of the referenced plan",
+        }
+    }
+
+    /// A malformed field, naming the document.
+    fn refuse(&self, what: String) -> RuleError {
+        RuleError(format!("document {}: {what}", self.id))
+    }
+
     /// The value to write, or why the rule is malformed.
     pub fn access(&self, synced_at: String) -> Result<SyncedAccess, RuleError> {
         let mut routes = Vec::new();
@@ -307,9 +324,9 @@ impl Rule {
         let (mut roles, mut tenant_id) = (Vec::new(), None);
         if self.descope_kind() == Some(MEMBER_PROFILE) {
             for r in self.roles.iter().flatten() {
-                match r.as_deref().map(str::trim) {
-                    Some(k) if !k.is_empty() => roles.push(k.to_string()),
-                    _ => return Err(RuleError("a role reference does not resolve to a published accessRole with a descopeRoleKey".into())),
+                match r.get("descopeRoleKey of a referenced accessRole").map_err(|e| self.refuse(e))? {
+                    Some(k) => roles.push(k.trim().to_string()),
+                    None => return Err(RuleError("a role reference does not resolve to a published accessRole with a descopeRoleKey".into())),
                 }
             }
             if self.role_refs.is_some_and(|n| n as usize != roles.len()) {
@@ -325,7 +342,7 @@ impl Rule {
         Ok(SyncedAccess {
             roles,
             tenant_id,
-            plan: non_empty(&self.plan).map(String::from),
+            plan: self.plan.get(self.plan_field()).map_err(|e| self.refuse(e))?.map(|p| p.trim().to_string()),
             plan_title: non_empty(&self.plan_title).map(String::from),
             region: non_empty(&self.region).map(String::from),
             allowed_content_types: types,
@@ -477,7 +494,15 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
         // treating what this pass wrote as a previous target too (the reconciler is the
         // backstop beyond that).
         for _ in 0..2 {
-            let Some(rule) = self.read_rule(id, deadline).await? else {
+            let rule = match self.read_rule(id, deadline).await {
+                // Published but undecodable: it grants nothing (fail closed), as in `apply`.
+                Err(e) if (400..500).contains(&e.status()) => {
+                    self.clear_owned(previous.iter(), id, deadline).await?;
+                    return Err(e);
+                }
+                other => other?,
+            };
+            let Some(rule) = rule else {
                 let mut r = match ev {
                     Some(ev) => self.cleanup(ev, deadline, false).await?,
                     None => Report::new(Outcome::AlreadyClear),
@@ -530,10 +555,11 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
                 report.cleared_previous = self.clear_previous(previous, current.as_ref(), &rule.id, deadline).await?;
                 Ok(report)
             }
-            // The new state is invalid and Sanity will not retry (4xx): the rule no longer grants
-            // its previous targets either, so clear them before answering.
+            // The new state is invalid and Sanity will not retry (4xx): an invalid rule grants
+            // nothing (fail closed), so clear what it owns, its current target included, before
+            // answering. Nothing of the invalid state was written.
             Err(e) if (400..500).contains(&e.status()) => {
-                self.clear_previous(previous, current.as_ref(), &rule.id, deadline).await?;
+                self.clear_owned(previous.iter().chain(current.as_ref()), &rule.id, deadline).await?;
                 Err(e)
             }
             Err(e) => Err(e),
@@ -550,6 +576,23 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
             }
             if self.clear_if_owned(old, rule_id, deadline).await? == Outcome::Cleared {
                 cleared = Some(old.id.clone());
+            }
+        }
+        Ok(cleared)
+    }
+
+    /// Clears each of `targets` this rule still owns (an invalid rule grants nothing). Returns
+    /// the last one cleared.
+    pub async fn clear_owned<'t>(&self, targets: impl Iterator<Item = &'t Target>, rule_id: &str, deadline: Deadline) -> Result<Option<String>, Error> {
+        let mut seen = Vec::new();
+        let mut cleared = None;
+        for t in targets {
+            if seen.contains(t) || self.idp.validate_target(t).is_err() {
+                continue;
+            }
+            seen.push(t.clone());
+            if self.clear_if_owned(t, rule_id, deadline).await? == Outcome::Cleared {
+                cleared = Some(t.id.clone());
             }
         }
         Ok(cleared)
@@ -576,10 +619,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
     }
 
     async fn read_target(&self, target: &Target, deadline: Deadline) -> Result<Current, Error> {
-        self.idp.read(target, deadline).await.map_err(|e| match e {
-            IdpError::TargetNotFound(t) => RuleError(format!("{t} does not exist in {}", self.idp.name())).into(),
-            other => other.into(),
-        })
+        Ok(self.idp.read(target, deadline).await?)
     }
 
     async fn clear_if_owned(&self, target: &Target, rule_id: &str, deadline: Deadline) -> Result<Outcome, Error> {

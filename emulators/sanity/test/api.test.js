@@ -314,6 +314,25 @@ test('faults: status and hang, exact and prefix; calls counter excludes control 
   })
 })
 
+test('faults with match apply only to requests whose query string or body contains the text', async () => {
+  const qp = `${V}/data/query/${DS}`
+  let r = await request(emu.base, 'POST', '/__gatehouse/faults', {token: null, body: {method: '*', path: qp, status: 500, count: 5, match: 'doc-mine'}})
+  assert.equal(r.status, 200)
+  // Another test's query (no match) is untouched and does not use the fault up.
+  r = await request(emu.base, 'POST', qp, {body: {query: '*[_id == $id][0]', params: {id: 'doc-other'}}})
+  assert.equal(r.status, 200)
+  // The matching query, by POST body and by GET query string, gets the fault.
+  r = await request(emu.base, 'POST', qp, {body: {query: '*[_id == $id][0]', params: {id: 'doc-mine'}}})
+  assert.equal(r.status, 500)
+  r = await request(emu.base, 'GET', `${qp}?query=${encodeURIComponent('*[_id == $id][0]')}&%24id=${encodeURIComponent('"doc-mine"')}`)
+  assert.equal(r.status, 500)
+  const left = (await request(emu.base, 'GET', '/__gatehouse/faults', {token: null})).body.faults
+  assert.equal(left[0].remaining, 3)
+  // The body read for matching is still there for the API handler.
+  r = await request(emu.base, 'POST', qp, {body: {query: '$id', params: {id: 'doc-other-2'}}})
+  assert.equal(r.body.result, 'doc-other-2')
+})
+
 test('reset clears documents, deliveries, faults, calls but keeps webhooks unless asked', async () => {
   await request(emu.base, 'PUT', '/__gatehouse/webhooks', {token: null, body: [{id: 'w', url: 'http://127.0.0.1:9/x', on: ['create']}]})
   await mutate(emu.base, DS, [{create: {_id: 'r1', _type: 't'}}])

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod signature;
+pub mod slug;
 pub mod webhook;
 
 pub use client::{CmsError, SanityClient};

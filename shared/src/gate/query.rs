@@ -23,7 +23,7 @@ pub fn with_gated_routes(read: &str) -> String {
 
 /// What a read returns; `requiredRoles` as role keys, by the same expression the policies judge.
 static FIELDS: LazyLock<String> = LazyLock::new(|| {
-    format!(r#"_id, _type, title, "slug": slug.current, route, body, requiredPlans, "requiredRoles": {}, regions, organizationId, _updatedAt"#, ROLES_EXPR)
+    format!(r#"_id, _type, title, "slug": coalesce(slug.current, slug), route, body, requiredPlans, "requiredRoles": {}, regions, organizationId, _updatedAt"#, ROLES_EXPR)
 });
 
 static ONE_BY_SLUG: LazyLock<String> = LazyLock::new(|| build_one(false));
@@ -36,7 +36,8 @@ pub fn one(by_route: bool) -> &'static str {
 }
 
 fn build_one(by_route: bool) -> String {
-    let key = if by_route { "route == $key" } else { "slug.current == $key" };
+    // A slug is a slug object or, modelled as `string` or imported, a plain string (cms::slug).
+    let key = if by_route { "route == $key" } else { "(slug.current == $key || slug == $key)" };
     with_gated_routes(&format!(
         "*[_type in $contentTypes && {key}] | order(_updatedAt desc)[0]{{\"id\": _id, \"attr\": {}, \"doc\": {{{}}}}}",
         attr_projection(),

@@ -106,7 +106,7 @@ pub struct ScanPage {
 pub enum IdpError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
-    #[error("{0} does not exist in the identity provider")]
+    #[error("{0} does not exist")]
     TargetNotFound(Target),
     /// The provider refused the value (limits, format): retrying cannot help.
     #[error("identity provider refused the write: {0}")]
