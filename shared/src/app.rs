@@ -426,18 +426,22 @@ const INSFORGE: Needs = Needs { sanity: false, insforge: true };
 pub struct TokenApp {
     core: Core,
     verifier: AnyVerifier,
+    /// The InsForge secret as init read it: every re-read of a function that needs it carries
+    /// it too, so this only stands in for a type that could say so.
+    insforge: crate::secrets::InsForgeSecret,
 }
 
 impl TokenApp {
     pub async fn init(function: &'static str) -> Result<Self, InitError> {
         let core = Core::init(function, INSFORGE).await?;
+        let insforge = core.secrets.current().insforge.clone().ok_or(ConfigError::Missing("INSFORGE_SECRET_ARN"))?;
         let verifier = core.session_verifier();
         // The JWKS fetch doubles as the connection warm-up (token-exchange calls nothing else).
         if core.cfg.init_warmup
             && let Err(e) = verifier.jwks().refresh().await {
                 tracing::warn!(error = %e, "JWKS not loaded at init");
             }
-        Ok(TokenApp { core, verifier })
+        Ok(TokenApp { core, verifier, insforge })
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
@@ -466,7 +470,7 @@ impl TokenApp {
             .ok_or(session::SessionError::Missing)?;
         let session = self.verifier.verify(token).await?;
         let secrets = self.core.secrets.fresh().await;
-        let insforge = secrets.insforge.as_ref().ok_or(Error::Misconfigured("InsForge secret not loaded"))?;
+        let insforge = secrets.insforge.as_ref().unwrap_or(&self.insforge);
         let minted = exchange::mint(&session, insforge, now_ms() / 1000)?;
         Ok(json!({ "access_token": minted.token, "token_type": "Bearer", "expires_at": minted.expires_at }))
     }

@@ -37,9 +37,6 @@ pub enum Error {
     OriginNotAllowed,
     #[error("authorization: {0}")]
     Authz(#[from] AuthzError),
-    /// Something init should have guaranteed is missing (a bug, not the caller's fault).
-    #[error("misconfigured: {0}")]
-    Misconfigured(&'static str),
 }
 
 fn upstream_status(e: &UpstreamError) -> u16 {
@@ -75,7 +72,6 @@ impl Error {
             Error::OriginNotAllowed => 403,
             // PDP down, slow or answering garbage, or a plan that cannot be expressed exactly.
             Error::Authz(_) => 503,
-            Error::Misconfigured(_) => 500,
         }
     }
 
@@ -96,7 +92,6 @@ impl Error {
             Error::MfaRequired => "mfa_required",
             Error::OriginNotAllowed => "origin_not_allowed",
             Error::Authz(_) => "authz_unavailable",
-            Error::Misconfigured(_) => "internal_error",
         }
     }
 
@@ -119,6 +114,121 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authz::AuthzError;
+    use crate::cms::webhook::BodyError;
+    use crate::sync::Outcome;
+
+    /// One value of every variant, down to what changes the status (upstream failures). The
+    /// matches have no wildcard: a new variant does not compile until it is listed here.
+    fn every_error() -> Vec<Error> {
+        let upstream = |service| {
+            vec![
+                UpstreamError::Timeout { service },
+                UpstreamError::Connect { service, reason: String::new() },
+                UpstreamError::Status { service, status: 500, body: String::new(), retry_after: None },
+                UpstreamError::Status { service, status: 429, body: String::new(), retry_after: None },
+                UpstreamError::Status { service, status: 400, body: String::new(), retry_after: None },
+                UpstreamError::Decode { service, reason: String::new() },
+            ]
+        };
+        let sessions = [
+            SessionError::Missing,
+            SessionError::Malformed,
+            SessionError::Algorithm,
+            SessionError::Header,
+            SessionError::UnknownKey,
+            SessionError::Signature,
+            SessionError::Expired,
+            SessionError::NotYetValid,
+            SessionError::Issuer,
+            SessionError::Audience,
+            SessionError::Claims,
+            SessionError::KeysUnavailable,
+        ];
+        let target = crate::idp::Target { kind: crate::idp::TargetKind::User, id: "u".into() };
+        let mut all = vec![
+            Error::MethodNotAllowed,
+            Error::NotFound,
+            Error::PayloadTooLarge { limit: 1 },
+            Error::BadRequest(String::new()),
+            Error::UnsupportedType(String::new()),
+            Error::InvalidRule(RuleError(String::new())),
+            Error::Idp(IdpError::TargetNotFound(target)),
+            Error::Idp(IdpError::Rejected(String::new())),
+            Error::Idp(IdpError::Unauthorized),
+            Error::MfaRequired,
+            Error::OriginNotAllowed,
+            Error::Authz(AuthzError::Timeout),
+        ];
+        all.extend([SignatureError::Missing, SignatureError::Malformed, SignatureError::NotMilliseconds, SignatureError::Stale, SignatureError::Mismatch].map(Error::Signature));
+        all.extend([BodyError::NotJson, BodyError::NoId, BodyError::BadId, BodyError::NoType].map(Error::Body));
+        all.extend(upstream("sanity").into_iter().map(|u| Error::Cms(CmsError::Upstream(u))));
+        all.extend(upstream("stytch").into_iter().map(|u| Error::Idp(IdpError::Upstream(u))));
+        all.extend(sessions.iter().cloned().map(Error::Session));
+        for e in &all {
+            match e {
+                Error::MethodNotAllowed | Error::NotFound | Error::PayloadTooLarge { .. } | Error::Signature(_) | Error::Body(_) => {}
+                Error::BadRequest(_) | Error::UnsupportedType(_) | Error::InvalidRule(_) | Error::Cms(_) | Error::Session(_) => {}
+                Error::Idp(IdpError::Upstream(_) | IdpError::TargetNotFound(_) | IdpError::Rejected(_) | IdpError::Unauthorized) => {}
+                Error::MfaRequired | Error::OriginNotAllowed | Error::Authz(_) => {}
+            }
+        }
+        for s in &sessions {
+            match s {
+                SessionError::Missing | SessionError::Malformed | SessionError::Algorithm | SessionError::Header => {}
+                SessionError::UnknownKey | SessionError::Signature | SessionError::Expired | SessionError::NotYetValid => {}
+                SessionError::Issuer | SessionError::Audience | SessionError::Claims | SessionError::KeysUnavailable => {}
+            }
+        }
+        all
+    }
+
+    /// Every `(status, code)` the functions can answer appears in a row of docs/answers.md
+    /// (which the e2e suite then makes happen, row by row).
+    #[test]
+    fn every_answer_the_code_can_give_is_documented() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/answers.md")).unwrap();
+        let rows: Vec<(String, String)> = doc
+            .lines()
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.trim().trim_matches('|').split('|').map(str::trim).collect();
+                let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                Some((cells[0].to_string(), code.to_string()))
+            })
+            .collect();
+        assert!(rows.len() > 40, "only {} rows parsed", rows.len());
+        let documented = |status: u16, code: &str| rows.iter().any(|(s, c)| *s == status.to_string() && c == code);
+        let mut missing = Vec::new();
+        for e in every_error() {
+            if !documented(e.status(), e.code()) {
+                missing.push(format!("{} {} ({e:?})", e.status(), e.code()));
+            }
+        }
+        for o in [
+            Outcome::Synced,
+            Outcome::Unchanged,
+            Outcome::Skipped,
+            Outcome::Cleared,
+            Outcome::AlreadyClear,
+            Outcome::NotOwned,
+            Outcome::Stale,
+            Outcome::Conflict,
+        ] {
+            match o {
+                Outcome::Synced | Outcome::Unchanged | Outcome::Skipped | Outcome::Cleared => {}
+                Outcome::AlreadyClear | Outcome::NotOwned | Outcome::Stale | Outcome::Conflict => {}
+            }
+            if !documented(o.status(), o.as_str()) {
+                missing.push(format!("{} {}", o.status(), o.as_str()));
+            }
+        }
+        for code in [crate::reconcile::BUDGET_EXHAUSTED, "invalid_rule"] {
+            if !rows.iter().any(|(s, c)| s == "detail" && c == code) {
+                missing.push(format!("reconcile detail {code}"));
+            }
+        }
+        assert!(missing.is_empty(), "answers docs/answers.md does not document:\n{}", missing.join("\n"));
+    }
 
     #[test]
     fn upstream_failures_ask_sanity_to_retry_and_rule_errors_do_not() {

@@ -341,7 +341,8 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
                 };
                 if id <= last {
                     // A page must move forward; anything else would loop forever.
-                    return Err(RuleError(format!("content lake returned rule {id:?} out of order")).into());
+                    let reason = format!("content lake returned rule {id:?} out of order");
+                    return Err(crate::cms::CmsError::Upstream(crate::http::UpstreamError::Decode { service: "sanity", reason }).into());
                 }
                 last = id.clone();
                 out.insert(id, r);

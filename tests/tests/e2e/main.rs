@@ -1,6 +1,7 @@
 //! End-to-end tests: real function binaries (through `cargo lambda watch`), real webhook
 //! deliveries from the Sanity emulator, real Stytch emulator, real moto.
 
+mod answers;
 mod authz;
 mod cold_start;
 mod common;

@@ -625,3 +625,86 @@ async fn descope_a_sync_interrupted_between_role_add_and_remove_is_finished_by_t
     s.mutate(json!([{"delete": {"id": id}}])).await;
     s.idle().await;
 }
+
+/// A plan's slug stored as a slug object or as a plain string syncs the same plan; any other
+/// shape is refused with 422 naming the document and the field, and the rule's earlier grant is
+/// then gone whole (an invalid rule grants nothing), never half-written.
+#[tokio::test(flavor = "multi_thread")]
+async fn slug_fields_in_either_shape_sync_alike_and_bad_shapes_are_refused_whole() {
+    let _g = SHARED_PATHS.read().await;
+    ensure_plans().await;
+    let s = stack();
+    for f in BOTH {
+        let u = uid();
+        let (ty, field) = if f == Flavor::Stytch { ("plan", "slug") } else { ("accessPlan", "planSlug") };
+        let plan = |id: &str, slug: Value| json!({"createOrReplace": {"_id": id, "_type": ty, "title": id, field: slug}});
+        let (as_object, as_string, as_number) = (format!("p-obj-{u}"), format!("p-str-{u}"), format!("p-num-{u}"));
+        let slug = format!("team-{u}");
+        s.mutate(json!([plan(&as_object, json!({"_type": "slug", "current": slug})), plan(&as_string, json!(slug)), plan(&as_number, json!(5))])).await;
+        let refer = |p: &str| json!({"plan": {"_type": "reference", "_ref": p}});
+        let (t1, t2) = (f.target().await, f.target().await);
+        let (r1, r2) = (format!("slug-a-{u}"), format!("slug-b-{u}"));
+        s.mutate(json!([
+            {"create": f.rule(&r1, &t1, "pro", "eu", refer(&as_object))},
+            {"create": f.rule(&r2, &t2, "pro", "eu", refer(&as_string))},
+        ]))
+        .await;
+        s.idle().await;
+        for (r, t) in [(&r1, &t1), (&r2, &t2)] {
+            let d = f.deliver("publish-sync", &f.event(r, "create", None)).await;
+            assert!(d.status == 200, "{f:?}: {}", d.body);
+            assert_eq!(f.synced(t).await, norm(&slug.clone().into(), &"eu".into(), &r.clone().into()), "{f:?}: both shapes sync the same plan");
+        }
+        let foreign = f.foreign(&t1).await;
+        // The rule now points at a plan whose slug is a number.
+        s.mutate(json!([{"patch": {"id": r1, "set": refer(&as_number)}}])).await;
+        s.idle().await;
+        let d = f.deliver("publish-sync", &f.event(&r1, "update", Some(&t1))).await;
+        assert_eq!((d.status, d.body["error"].as_str()), (422, Some("invalid_rule")), "{f:?}: {}", d.body);
+        let reason = d.body["reason"].as_str().unwrap();
+        assert!(reason.contains(&r1) && reason.contains(field) && reason.contains("a number"), "{f:?}: names the document and the field: {reason}");
+        assert_eq!(f.synced(&t1).await, Value::Null, "{f:?}: the invalid rule's grant is cleared whole");
+        assert_eq!(f.foreign(&t1).await, foreign, "{f:?}: what gatehouse does not own stays");
+        // Fixed again: synced again.
+        s.mutate(json!([{"patch": {"id": r1, "set": refer(&as_string)}}])).await;
+        s.idle().await;
+        f.deliver("publish-sync", &f.event(&r1, "update", Some(&t1))).await;
+        assert_eq!(f.synced(&t1).await, norm(&slug.clone().into(), &"eu".into(), &r1.clone().into()), "{f:?}");
+        s.mutate(json!([{"delete": {"id": r1}}, {"delete": {"id": r2}}])).await;
+        s.idle().await;
+    }
+}
+
+/// A rule naming an organization, user or tenant that does not exist: 422 `target_not_found`
+/// on every provider and target kind (docs/answers.md).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_target_is_target_not_found_on_every_provider() {
+    let _g = SHARED_PATHS.read().await;
+    ensure_plans().await;
+    let s = stack();
+    let u = uid();
+    let gone_uuid = format!("00000000-0000-4000-8000-{u}");
+    let stytch_org = format!("sg-org-{u}");
+    let stytch_user = format!("sg-user-{u}");
+    let member = format!("sg-mp-{u}");
+    let tenant = format!("sg-op-{u}");
+    s.mutate(json!([
+        {"create": rule(&stytch_org, Some(&format!("organization-test-{gone_uuid}")), None, json!({}))},
+        {"create": rule(&stytch_user, None, Some(&format!("user-test-{gone_uuid}")), json!({}))},
+        {"create": {"_id": member, "_type": "memberProfile", "descopeLoginId": format!("nobody-{u}@example.com"), "region": "eu"}},
+        {"create": {"_id": tenant, "_type": "organizationProfile", "tenantId": format!("T2nope{u}"), "region": "eu"}},
+    ]))
+    .await;
+    s.idle().await;
+    let deliveries = [
+        (s.function_url("publish-sync", false), event(&stytch_org, "r", "create", Value::Null)),
+        (s.function_url("publish-sync", true), event(&stytch_user, "r", "create", Value::Null)),
+        (Flavor::Descope.function_url("publish-sync"), json!({"_id": member, "_type": "memberProfile", "before": null, "dataset": "production"})),
+        (Flavor::Descope.function_url("publish-sync"), json!({"_id": tenant, "_type": "organizationProfile", "before": null, "dataset": "production"})),
+    ];
+    for (url, body) in deliveries {
+        let text = body.to_string();
+        let r = s.deliver_to(&url, &text, Some(&s.sign(&text))).await;
+        assert_eq!((r.status, r.body["error"].as_str()), (422, Some("target_not_found")), "{}: {}", body["_id"], r.body);
+    }
+}
