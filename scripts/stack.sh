@@ -169,6 +169,16 @@ PY
   wait_http sanity "$scheme://127.0.0.1:$SANITY_PORT/__gatehouse/calls"
   [[ "$descope" == 1 ]] && wait_http descope "http://127.0.0.1:$DESCOPE_PORT/__gatehouse/calls"
 
+  # gatehouse's own staff organization: only its members with the staff role read across
+  # organizations (PLATFORM_ORGANIZATION_IDS); Descope staff hold the project-level role in the
+  # seeded staff tenant (PLATFORM_TENANT_IDS).
+  local staff_org
+  staff_org="$(curl -sf ${CA_FILE:+--cacert "$CA_FILE"} -u "$B2B_PROJECT:$STYTCH_SECRET" -H 'content-type: application/json' \
+    -d '{"organization_name": "gatehouse staff", "organization_slug": "gatehouse-staff"}' \
+    "$scheme://127.0.0.1:$STYTCH_PORT/v1/b2b/organizations" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["organization"]["organization_id"])')" \
+    || { log "could not create the staff organization in the Stytch emulator"; exit 1; }
+  local staff_tenant="T2gatehousestaff"
+
   # The Cerbos PDP (policies/ with hot reload). gated-content asks it when AUTHZ=cerbos: the
   # default for `make dev`, so editing a policy changes the next gated read. The test profile's
   # functions use the built-in rules; the e2e suite starts its own Cerbos-backed containers.
@@ -200,11 +210,12 @@ CORS_ALLOWED_ORIGINS=http://localhost:3000
 CORS_MODE=function
 AUTHZ=$authz
 CERBOS_URL=$cerbos_url
+PLATFORM_ORGANIZATION_IDS=$staff_org
 RUST_LOG=info
 $FN_TUNING"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_B2B_SECRET_ARN" >"$STATE/functions-b2b.env"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_CONSUMER_SECRET_ARN" >"$STATE/functions-consumer.env"
-  printf '%s\nIDP=descope\nDESCOPE_SECRET_ARN=%s\nDESCOPE_BASE_URL=http://127.0.0.1:%s\n' "$common" "$DESCOPE_SECRET_ARN" "$DESCOPE_PORT" \
+  printf '%s\nIDP=descope\nDESCOPE_SECRET_ARN=%s\nDESCOPE_BASE_URL=http://127.0.0.1:%s\nPLATFORM_TENANT_IDS=%s\n' "$common" "$DESCOPE_SECRET_ARN" "$DESCOPE_PORT" "$staff_tenant" \
     >"$STATE/functions-descope.env"
 
   if [[ "$functions" == 1 ]]; then
@@ -247,6 +258,8 @@ DESCOPE_MANAGEMENT_KEY=$DESCOPE_MANAGEMENT_KEY
 CERBOS_URL=$cerbos_url
 AUTHZ=$authz
 B2B_PROJECT=$B2B_PROJECT
+STAFF_ORG=$staff_org
+STAFF_TENANT=$staff_tenant
 CONSUMER_PROJECT=$CONSUMER_PROJECT
 STYTCH_SECRET=$STYTCH_SECRET
 SANITY_PROJECT=$SANITY_PROJECT

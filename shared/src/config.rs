@@ -65,6 +65,39 @@ pub struct Config {
     pub init_warmup: bool,
     /// Who decides gated reads (gated-content only).
     pub authz: AuthzConfig,
+    /// Who is cross-tenant staff: never a role alone (authz::staff).
+    pub staff: StaffConfig,
+}
+
+/// `PLATFORM_ORGANIZATION_IDS` (Stytch organization ids) and `PLATFORM_TENANT_IDS` (Descope
+/// tenant ids), comma-separated. Empty = nobody is staff / any tenant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StaffConfig {
+    pub organizations: Vec<String>,
+    pub tenants: Vec<String>,
+}
+
+/// A comma-separated list whose every entry must pass `ok`: one bad entry fails the cold
+/// start naming the variable, never widening the list to "everyone".
+fn id_list(name: &'static str, what: &str, ok: impl Fn(&str) -> bool) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = var(name) else { return Ok(Vec::new()) };
+    let mut ids = Vec::new();
+    for entry in raw.split(',').map(str::trim) {
+        if !ok(entry) {
+            return Err(ConfigError::Invalid { name, reason: format!("{entry:?} is not {what}") });
+        }
+        ids.push(entry.to_string());
+    }
+    Ok(ids)
+}
+
+fn staff() -> Result<StaffConfig, ConfigError> {
+    Ok(StaffConfig {
+        organizations: id_list("PLATFORM_ORGANIZATION_IDS", "a Stytch organization id (organization-test-<uuid> or organization-live-<uuid>)", |id| {
+            crate::ids::stytch(id, "organization").is_some()
+        })?,
+        tenants: id_list("PLATFORM_TENANT_IDS", "a Descope tenant id", crate::ids::descope)?,
+    })
 }
 
 /// `AUTHZ=builtin` (default): the rules compiled into gatehouse. `AUTHZ=cerbos`: the Cerbos PDP
@@ -210,6 +243,7 @@ impl Config {
             local_ca_file: var("LOCAL_CA_FILE"),
             init_warmup: num("INIT_WARMUP", 1)? != 0,
             authz: authz()?,
+            staff: staff()?,
         })
     }
 }

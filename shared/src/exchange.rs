@@ -72,6 +72,7 @@ mod tests {
             organization_id: Some("organization-test-x".into()),
             organization_slug: None,
             roles: vec!["stytch_admin".into()],
+            project_roles: None,
             factors: vec!["email".into()],
             expires_at: exp,
             email: email.map(String::from),

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::CONTENT;
-use super::model::{CONSUMER_ROLE, PLATFORM_ADMIN_ROLE, Principal};
+use super::model::{CONSUMER_ROLE, Principal};
 use super::plan::GroqFilter;
 
 /// The GROQ expression of a content attribute, exactly as the plan translator maps it.
@@ -30,7 +30,7 @@ pub fn public_filter() -> String {
 /// the principal are taken here, so the query the Content Lake runs is as small as possible.
 pub fn list_filter(p: &Principal) -> GroqFilter {
     let done = |g: String, params: Map<String, Value>| GroqFilter { groq: g, params };
-    if p.roles.iter().any(|r| r == PLATFORM_ADMIN_ROLE) {
+    if p.attr.platform_staff {
         return done("true".into(), Map::new());
     }
     let pa = &p.attr;
@@ -68,11 +68,13 @@ mod tests {
 
     #[test]
     fn principal_only_decisions_shrink_the_filter() {
-        let anon = principal(None, None);
+        let anon = principal(None, None, &crate::authz::staff::Staff::default());
         assert_eq!(list_filter(&anon).groq, public_filter());
         assert!(list_filter(&anon).params.is_empty());
         let mut admin = anon.clone();
-        admin.roles = vec![PLATFORM_ADMIN_ROLE.into()];
+        admin.roles = vec![crate::authz::staff::STAFF_ROLE.into()];
+        assert_eq!(list_filter(&admin).groq, public_filter(), "the role alone is not staff");
+        admin.attr.platform_staff = true;
         assert_eq!(list_filter(&admin).groq, "true");
         let mut member = anon.clone();
         member.roles = vec!["stytch_member".into()];

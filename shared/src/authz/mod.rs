@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod cerbos;
 pub mod model;
 pub mod plan;
+pub mod staff;
 
 use std::future::Future;
 

@@ -4,11 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::staff::Staff;
 use crate::gate::session::Session;
 use crate::idp::SyncedAccess;
 
-/// Stytch role of cross-tenant staff (derived role `platform_admin`).
-pub const PLATFORM_ADMIN_ROLE: &str = "gatehouse_platform_admin";
 /// The role Stytch gives every B2B member.
 pub const MEMBER_ROLE: &str = "stytch_member";
 /// The consumer-project role (derived role `subscriber`).
@@ -27,6 +26,8 @@ pub struct PrincipalAttr {
     pub requires_mfa: bool,
     pub mfa: bool,
     pub auth_methods: Vec<String>,
+    /// gatehouse staff, decided from configuration (authz::staff): derived role `platform_admin`.
+    pub platform_staff: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,7 +52,7 @@ pub struct ResourceAttr {
 
 /// Every attribute always present and typed: the policies (and the plan translator's
 /// `coalesce()` defaults) never see a missing one.
-pub fn principal(session: Option<&Session>, access: Option<&SyncedAccess>) -> Principal {
+pub fn principal(session: Option<&Session>, access: Option<&SyncedAccess>, staff: &Staff) -> Principal {
     let Some(s) = session else {
         return Principal {
             id: "anonymous".into(),
@@ -67,6 +68,7 @@ pub fn principal(session: Option<&Session>, access: Option<&SyncedAccess>) -> Pr
                 requires_mfa: false,
                 mfa: false,
                 auth_methods: vec![],
+                platform_staff: false,
             },
         };
     };
@@ -96,6 +98,7 @@ pub fn principal(session: Option<&Session>, access: Option<&SyncedAccess>) -> Pr
             requires_mfa: access.is_some_and(|a| a.requires_mfa),
             mfa: s.mfa(),
             auth_methods: s.factors.clone(),
+            platform_staff: staff.decide(s),
         },
     }
 }
@@ -130,7 +133,7 @@ fn granted(p: &Principal, r: &ResourceAttr) -> bool {
 
 /// The shipped policies, rule for rule (policies/content.yaml).
 pub fn builtin_decision(p: &Principal, r: &ResourceAttr) -> Decision {
-    if p.roles.iter().any(|x| x == PLATFORM_ADMIN_ROLE) || public(r) {
+    if p.attr.platform_staff || public(r) {
         return Decision { read: true, discover: true };
     }
     let g = reader(p) && granted(p, r);
@@ -176,7 +179,7 @@ mod tests {
 
     #[test]
     fn anonymous_and_consumer_principals_are_complete() {
-        let p = principal(None, None);
+        let p = principal(None, None, &Staff::default());
         assert_eq!(p.roles, vec!["anonymous"]);
         let r = ResourceAttr {
             doc_type: "report".into(),
@@ -193,10 +196,11 @@ mod tests {
             organization_id: None,
             organization_slug: None,
             roles: vec![],
+            project_roles: None,
             factors: vec!["email".into()],
             expires_at: 0,
             email: None,
         };
-        assert_eq!(principal(Some(&s), None).roles, vec![CONSUMER_ROLE]);
+        assert_eq!(principal(Some(&s), None, &Staff::default()).roles, vec![CONSUMER_ROLE]);
     }
 }

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::http::Deadline;
 use crate::idp::IdentityProvider;
 use crate::authz::model::{self, Decision, ResourceAttr};
+use crate::authz::staff::Staff;
 use crate::authz::{AnyAuthorizer, Authorizer};
 use access::AccessCache;
 use session::{AnyVerifier, Session};
@@ -119,6 +120,7 @@ pub struct Gate<P> {
     pub access: AccessCache,
     pub content_types: Vec<String>,
     pub authz: AnyAuthorizer,
+    pub staff: Staff,
     _idp: std::marker::PhantomData<P>,
 }
 
@@ -137,6 +139,7 @@ impl<P: IdentityProvider> Gate<P> {
             access: AccessCache::new(cfg.access_cache_ttl),
             content_types: cfg.content_types.clone(),
             authz,
+            staff: Staff::new(&cfg.staff),
             _idp: std::marker::PhantomData,
         }
     }
@@ -164,7 +167,8 @@ impl<P: IdentityProvider> Gate<P> {
         if let Some(a) = access.as_mut().filter(|_| idp.grants_all_types()) {
             a.allowed_content_types = self.content_types.clone();
         }
-        let principal = model::principal(session.as_ref(), access.as_ref());
+        // Staff is decided once, from configuration; the policies only see the result.
+        let principal = model::principal(session.as_ref(), access.as_ref(), &self.staff);
         let mut params = Map::new();
         match route {
             Route::Preflight => Ok(Value::Null),

@@ -61,6 +61,10 @@ pub struct Session {
     pub organization_id: Option<String>,
     pub organization_slug: Option<String>,
     pub roles: Vec<String>,
+    /// Descope: the project-level roles alone (`None` when the token cannot tell them from the
+    /// current tenant's: the dct-only layout). Stytch has none: `None`. Only these can make a
+    /// Descope session staff (authz::staff); a tenant admin assigns tenant roles.
+    pub project_roles: Option<Vec<String>>,
     /// Distinct authentication channels of this session (email, phone, totp, webauthn, …).
     pub factors: Vec<String>,
     pub expires_at: i64,
@@ -326,6 +330,7 @@ impl Verifier {
             organization_id,
             organization_slug,
             roles: session.roles,
+            project_roles: None,
             factors,
             expires_at: c.exp,
             email,

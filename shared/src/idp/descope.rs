@@ -587,7 +587,7 @@ impl super::IdentityProvider for Descope {
     fn validate_target(&self, target: &Target) -> Result<(), super::RuleError> {
         let id = target.id.as_str();
         let what = if target.kind == TargetKind::User { "descopeLoginId" } else { "tenantId" };
-        if id.is_empty() || id.len() > 256 || id.trim() != id || id.chars().any(char::is_control) {
+        if !crate::ids::descope(id) {
             return Err(super::RuleError(format!("{what} {id:?} is not a Descope login id or tenant id")));
         }
         Ok(())

@@ -31,17 +31,9 @@ pub fn base_url(cfg: &Config, secret: &StytchSecret) -> String {
     })
 }
 
-/// `<prefix>-(test|live)-<uuid>` with a lowercase 8-4-4-4-12 hex uuid.
+/// `<prefix>-(test|live)-<uuid>` (crate::ids).
 pub fn parse_id<'a>(id: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
-    let rest = id.strip_prefix(prefix)?.strip_prefix('-')?;
-    let (env, uuid) = rest.split_once('-')?;
-    if env != "test" && env != "live" {
-        return None;
-    }
-    let groups: Vec<&str> = uuid.split('-').collect();
-    let shape_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
-    shape_ok.then_some((env, uuid))
+    crate::ids::stytch(id, prefix)
 }
 
 impl Stytch {

@@ -438,7 +438,7 @@ async fn authz_compare(b: &Bench, fx: &Fixture) -> Value {
     };
     let org = b.stytch(reqwest::Method::GET, &format!("/v1/b2b/organizations/{}", fx.org), None).await;
     let synced: gatehouse::idp::SyncedAccess = serde_json::from_value(org["organization"]["trusted_metadata"]["sanity_access"].clone()).unwrap();
-    let p = model::principal(Some(&session), Some(&synced));
+    let p = model::principal(Some(&session), Some(&synced), &gatehouse::authz::staff::Staff::default());
     let r = model::ResourceAttr {
         doc_type: "report".into(),
         required_plans: vec!["pro".into()],

@@ -19,12 +19,15 @@ fn pick<'a>(rng: &mut fastrand::Rng, from: &[&'a str]) -> Vec<&'a str> {
 
 fn principal(rng: &mut fastrand::Rng, n: usize) -> Principal {
     if rng.u8(..6) == 0 {
-        return gatehouse::authz::model::principal(None, None);
+        return gatehouse::authz::model::principal(None, None, &gatehouse::authz::staff::Staff::default());
     }
     let mut roles: Vec<String> = pick(rng, &["stytch_member", "stytch_admin", "editor", "stytch_user"]).into_iter().map(String::from).collect();
-    if rng.u8(..10) == 0 {
+    // The staff role without the staff decision (a customer admin who gave it to themselves)
+    // must grant nothing; the decision itself, sometimes, without the role.
+    if rng.u8(..5) == 0 {
         roles.push("gatehouse_platform_admin".into());
     }
+    let platform_staff = rng.u8(..10) == 0;
     if roles.is_empty() {
         roles.push("stytch_member".into());
     }
@@ -43,6 +46,7 @@ fn principal(rng: &mut fastrand::Rng, n: usize) -> Principal {
             requires_mfa: rng.bool(),
             mfa: rng.bool(),
             auth_methods: vec!["email".into()],
+            platform_staff,
         },
     }
 }

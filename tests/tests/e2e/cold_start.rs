@@ -164,3 +164,20 @@ async fn invalid_json_and_missing_or_bad_fields() {
     let r = run("publish-sync", &[("STYTCH_SECRET_ARN", Some(&wrong_type))]).await;
     assert_one_clear_line(&r, &["`project_id`", "not a string"]);
 }
+
+/// A staff list entry that is not an organization (or tenant) id stops the cold start with one
+/// line naming the variable; it never falls back to "everyone". An empty list starts (no staff).
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_staff_lists_fail_init_naming_the_variable() {
+    let org = "organization-test-11111111-1111-4111-8111-111111111111";
+    for bad in ["org-123", &format!("{org},"), &format!("{org}, organization-test-x"), "*"] {
+        let r = run("gated-content", &[("PLATFORM_ORGANIZATION_IDS", Some(bad))]).await;
+        assert_one_clear_line(&r, &["PLATFORM_ORGANIZATION_IDS"]);
+    }
+    let r = run("gated-content", &[("PLATFORM_TENANT_IDS", Some("T2staff,\u{7}"))]).await;
+    assert_one_clear_line(&r, &["PLATFORM_TENANT_IDS"]);
+    for fine in ["", org, &format!("{org} , organization-live-22222222-2222-4222-8222-222222222222")] {
+        let r = run("gated-content", &[("PLATFORM_ORGANIZATION_IDS", Some(fine))]).await;
+        assert!(r.stdout.contains("secrets loaded"), "{fine:?}: {}\n{}", r.stdout, r.stderr);
+    }
+}

@@ -487,9 +487,18 @@ pub async fn container_logging(
     env: &[(&str, &str)],
     stdout: Option<&std::path::Path>,
 ) -> (gatehouse_tests::runtime_api::RuntimeApi, tokio::process::Child) {
+    container_of(bin, if consumer { "functions-consumer.env" } else { "functions-b2b.env" }, env, stdout).await
+}
+
+/// A fresh container with the env of one deployment (`functions-{b2b,consumer,descope}.env`).
+pub async fn container_of(
+    bin: &str,
+    file: &str,
+    env: &[(&str, &str)],
+    stdout: Option<&std::path::Path>,
+) -> (gatehouse_tests::runtime_api::RuntimeApi, tokio::process::Child) {
     let api = gatehouse_tests::runtime_api::RuntimeApi::start().await;
     let mut cmd = tokio::process::Command::new(format!("{}/../target/debug/{bin}", env!("CARGO_MANIFEST_DIR")));
-    let file = if consumer { "functions-consumer.env" } else { "functions-b2b.env" };
     let fns = std::fs::read_to_string(format!("{}/../.stack/test/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     for line in fns.lines().filter_map(|l| l.split_once('=')) {
         cmd.env(line.0, line.1);

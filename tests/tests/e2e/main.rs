@@ -12,4 +12,5 @@ mod providers;
 mod publish;
 mod reconcile;
 mod security;
+mod staff;
 mod token;
