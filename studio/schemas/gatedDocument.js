@@ -31,7 +31,7 @@ export const ACCESS_ROLE_REFERENCES = {
 // requiredPlans[]: strong references to published plan documents, picked, never typed (a typo
 // would gate a document for nobody). `weak: false` keeps a plan from being deleted while a
 // document still requires it; `disableNew` keeps editors from creating an unpublished plan inline.
-// The gate reads the slugs with GROQ (studio/README.md "requiredPlans"): requiredPlans[]->slug.current.
+// The gate turns them into slugs with GROQ (studio/README.md "requiredPlans"): requiredPlans[]->slug.current.
 const planReferences = (planType, slugPath) => ({
   of: [{type: 'reference', to: [{type: planType}], weak: false, options: {disableNew: true}}],
   description: `Published plans; a reader needs one of them (GROQ requiredPlans[]->${slugPath})`,
