@@ -1,7 +1,7 @@
-import {slugValue} from './validators.js'
+import {PLAN_SLUG_MAX_LENGTH, slugifyWithin, slugWithin} from './validators.js'
 
-// A plan (Descope flavour); organizationProfile.plan and memberProfile.plan reference it and gated
-// pages list its slug in requiredPlans[]. Synced as the Descope custom attribute plan = planSlug.current.
+// A plan (Descope flavour); organizationProfile.plan, memberProfile.plan and gatedPage.requiredPlans[]
+// reference it (GROQ requiredPlans[]->planSlug.current). Synced as the Descope custom attribute plan = planSlug.current.
 export const accessPlan = {
   name: 'accessPlan',
   title: 'Access plan',
@@ -18,9 +18,9 @@ export const accessPlan = {
       title: 'Plan slug',
       type: 'slug',
       description:
-        'Used in requiredPlans[] of gated pages and written to the "plan" custom attribute of Descope users and tenants',
-      options: {source: 'title', maxLength: 64},
-      validation: (Rule) => Rule.required().custom(slugValue),
+        'Gated pages that list this plan in requiredPlans[] match it; written to the "plan" custom attribute of Descope users and tenants',
+      options: {source: 'title', maxLength: PLAN_SLUG_MAX_LENGTH, slugify: slugifyWithin(PLAN_SLUG_MAX_LENGTH)},
+      validation: (Rule) => Rule.required().custom(slugWithin(PLAN_SLUG_MAX_LENGTH)),
     },
   ],
   preview: {select: {title: 'title', subtitle: 'planSlug.current'}},

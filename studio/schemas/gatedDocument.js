@@ -1,5 +1,13 @@
 import {REGIONS} from './constants.js'
-import {organizationId, planSlugList, routePath, slugValue, uniqueReferences, uniqueStrings} from './validators.js'
+import {
+  DOCUMENT_SLUG_MAX_LENGTH,
+  organizationId,
+  routePath,
+  slugifyWithin,
+  slugWithin,
+  uniqueReferences,
+  uniqueStrings,
+} from './validators.js'
 
 // Who may own a gated document, per identity provider flavour: the organizationId field's text and check.
 export const STYTCH_OWNER = {
@@ -20,11 +28,24 @@ export const ACCESS_ROLE_REFERENCES = {
   validate: uniqueReferences,
 }
 
+// requiredPlans[]: strong references to published plan documents, picked, never typed (a typo
+// would gate a document for nobody). `weak: false` keeps a plan from being deleted while a
+// document still requires it; `disableNew` keeps editors from creating an unpublished plan inline.
+// The gate turns them into slugs with GROQ (studio/README.md "requiredPlans"): requiredPlans[]->slug.current.
+const planReferences = (planType, slugPath) => ({
+  of: [{type: 'reference', to: [{type: planType}], weak: false, options: {disableNew: true}}],
+  description: `Published plans; a reader needs one of them (GROQ requiredPlans[]->${slugPath})`,
+  validate: uniqueReferences,
+})
+export const PLAN_REFERENCES = planReferences('plan', 'slug.current')
+export const ACCESS_PLAN_REFERENCES = planReferences('accessPlan', 'planSlug.current')
+
 // Builds the schema of one gated document type (article, doc, report, gatedPage).
 // gated-content's authorizer (built-in rules or Cerbos, README "Policies with Cerbos") judges
 // requiredPlans[] / requiredRoles[] / regions[] / organizationId. Empty means "no restriction of that kind".
-// `owner` and `roles` pick the provider flavour (defaults: Stytch organization id, role name strings).
-export function gatedDocument({name, title, owner = STYTCH_OWNER, roles = ROLE_NAMES}) {
+// `owner`, `roles` and `plans` pick the provider flavour (defaults: Stytch organization id, role name
+// strings, references to `plan`).
+export function gatedDocument({name, title, owner = STYTCH_OWNER, roles = ROLE_NAMES, plans = PLAN_REFERENCES}) {
   return {
     name,
     title,
@@ -41,8 +62,8 @@ export function gatedDocument({name, title, owner = STYTCH_OWNER, roles = ROLE_N
         title: 'Slug',
         type: 'slug',
         description: 'Served at GET /content/{slug}',
-        options: {source: 'title', maxLength: 96},
-        validation: (Rule) => Rule.required().custom(slugValue),
+        options: {source: 'title', maxLength: DOCUMENT_SLUG_MAX_LENGTH, slugify: slugifyWithin(DOCUMENT_SLUG_MAX_LENGTH)},
+        validation: (Rule) => Rule.required().custom(slugWithin(DOCUMENT_SLUG_MAX_LENGTH)),
       },
       {
         name: 'route',
@@ -60,9 +81,9 @@ export function gatedDocument({name, title, owner = STYTCH_OWNER, roles = ROLE_N
         name: 'requiredPlans',
         title: 'Required plans',
         type: 'array',
-        of: [{type: 'string'}],
-        description: 'Plan slugs; a reader needs one of them',
-        validation: (Rule) => Rule.custom(planSlugList),
+        of: plans.of,
+        description: plans.description,
+        validation: (Rule) => Rule.custom(plans.validate),
       },
       {
         name: 'requiredRoles',
@@ -78,6 +99,7 @@ export function gatedDocument({name, title, owner = STYTCH_OWNER, roles = ROLE_N
         type: 'array',
         of: [{type: 'string'}],
         options: {list: REGIONS},
+        // options.list makes Sanity refuse any other value ("Value did not match any allowed values").
         validation: (Rule) => Rule.custom(uniqueStrings),
       },
       {

@@ -1,4 +1,4 @@
-// gatehouse Studio schema types. In a Studio: `schema: {types: schemaTypes}` in sanity.config.ts.
+// gatehouse Studio schema types, loaded by ../sanity.config.js (`schema: {types: schemaTypes}`).
 // Stytch flavour: accessRule, plan. Descope flavour: accessRole, accessPlan, organizationProfile, memberProfile,
 // gatedPage. Gated documents: article, doc, report (Stytch organization ids), gatedPage (Descope tenant ids).
 import {accessRule} from './accessRule.js'

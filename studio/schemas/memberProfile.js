@@ -43,6 +43,9 @@ export const memberProfile = {
       type: 'string',
       description: "Optional; leave empty to use the tenant's region",
       options: {list: REGIONS, layout: 'radio'},
+      // Sanity enforces options.list only on a field that has a validation: without one a value such as
+      // "EU" written by the API would pass (test/samples.test.js, region_codes).
+      validation: (Rule) => Rule,
     },
     {
       name: 'tenant',

@@ -34,6 +34,9 @@ export const organizationProfile = {
       type: 'string',
       description: "The tenant's region; members without a region of their own get this one",
       options: {list: REGIONS, layout: 'radio'},
+      // Sanity enforces options.list only on a field that has a validation: without one a value such as
+      // "EU" written by the API would pass (test/samples.test.js, region_codes).
+      validation: (Rule) => Rule,
     },
     {
       name: 'requiresMfa',

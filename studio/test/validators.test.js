@@ -82,14 +82,20 @@ describe('validators', () => {
   })
 
   test('routePath', () => {
-    for (const ok of ['/', '/reports/q3', '/a/b-c_d.e~f', '/' + 'a'.repeat(199), undefined, '']) {
+    for (const ok of ['/', '/reports/q3', '/a/b-c_d.e~f', '/' + 'a'.repeat(199), '/a..b', '/' + 'é'.repeat(99), undefined, '']) {
       assert.equal(v.routePath(ok), true, String(ok))
     }
     const cases = {
       'reports/q3': /start with/,
       'https://example.com/x': /start with/,
-      '/a/../b': /\.\./,
-      '/..': /\.\./,
+      '/a/../b': /"\.\." segments/,
+      '/..': /"\.\." segments/,
+      '/./a': /"\." or/,
+      '/a/': /end with "\/"/,
+      '//a': /"\/\/"/,
+      '/a\u0000': /control/,
+      '/a\u0085': /whitespace/,
+      ['/' + 'é'.repeat(100)]: /200 bytes/,
       '/a?b=1': /\?/,
       '/a#top': /#/,
       '/a b': /whitespace/,
@@ -111,19 +117,35 @@ describe('validators', () => {
   })
 
   test('slugValue', () => {
-    for (const ok of [{current: 'pro'}, {current: 'q3-2026-report'}, undefined, {}]) assert.equal(v.slugValue(ok), true)
-    for (const bad of [{current: 'Pro'}, {current: 'a b'}, {current: '-a'}, {current: 'a--b'}, {current: 'a/b'}]) {
+    for (const ok of [{current: 'pro'}, {current: 'q3-2026-report'}, {current: 'a'.repeat(96)}, undefined, {}]) assert.equal(v.slugValue(ok), true)
+    for (const bad of [{current: 'Pro'}, {current: 'a b'}, {current: '-a'}, {current: 'a--b'}, {current: 'a/b'}, {current: 'pro_plan'}]) {
       assert.ok(isMessage(v.slugValue(bad)), JSON.stringify(bad))
     }
+    assert.match(v.slugValue({current: 'a'.repeat(97)}), /at most 96 characters \(it has 97\)/)
+    assert.match(v.slugValue({current: 'a'.repeat(65)}, 64), /at most 64/)
+    assert.equal(v.slugWithin(64)({current: 'a'.repeat(64)}, {document: {}}), true, 'the context argument is not a length')
+    assert.match(v.slugWithin(64)({current: 'a'.repeat(65)}, {document: {}}), /at most 64/)
   })
 
-  test('planSlugList', () => {
-    assert.equal(v.planSlugList(undefined), true)
-    assert.equal(v.planSlugList(['free', 'pro', 'enterprise-plus']), true)
-    assert.match(v.planSlugList(['pro', 'pro']), /more than once/)
-    assert.ok(isMessage(v.planSlugList(['Pro'])))
-    assert.ok(isMessage(v.planSlugList([''])))
-    assert.ok(isMessage(v.planSlugList('pro')))
+  test('slugify makes slugs slugText accepts', () => {
+    const cases = {
+      'Pro_Plan': 'pro-plan',
+      'Q3 2026 Report': 'q3-2026-report',
+      '  --Ünïcode  Plan!-- ': 'unicode-plan',
+      'Crème brûlée': 'creme-brulee',
+      'a__b..c': 'a-b-c',
+      '日本': '',
+      '': '',
+    }
+    for (const [input, out] of Object.entries(cases)) assert.equal(v.slugify(input), out, input)
+    assert.equal(v.slugify(undefined), '')
+    for (const max of [1, 5, 64, 96]) {
+      for (const title of ['Word '.repeat(50), 'ab-'.repeat(60), 'x'.repeat(200), 'Pro_Plan Gold']) {
+        const s = v.slugifyWithin(max)(title)
+        assert.ok(s.length <= max, `${max}: ${s}`)
+        assert.equal(v.slugText(s, max), true, `${max}: ${s}`)
+      }
+    }
   })
 
   test('uniqueStrings', () => {
@@ -154,14 +176,15 @@ describe('validators', () => {
   })
 
   test('descopeTenantId', () => {
-    for (const ok of [TENANT, 'acme', 'acme-corp_2', 'T2', 'A'.repeat(100), undefined, null, '']) {
+    // shared/src/idp/descope.rs validate_target: any text of at most 256 bytes without whitespace at the ends or control characters.
+    for (const ok of [TENANT, 'acme', 'acme-corp_2', 'T2', 'acme corp', 'acme.corp', 'acmé', 'A'.repeat(256), undefined, null, '']) {
       assert.equal(v.descopeTenantId(ok), true, String(ok))
     }
-    for (const bad of [` ${TENANT}`, `${TENANT}\n`, 'acme corp', 'acme.corp', 'acme/corp', 'acmé', 'A'.repeat(101), 7]) {
+    for (const bad of [` ${TENANT}`, `${TENANT}\n`, 'acme\tcorp', '  ', 'A'.repeat(257), 'é'.repeat(129), 7]) {
       assert.ok(isMessage(v.descopeTenantId(bad)), JSON.stringify(bad))
     }
-    assert.match(v.descopeTenantId('A'.repeat(101)), /100/)
-    assert.match(v.descopeTenantId('acme corp'), /letters, digits/)
+    assert.match(v.descopeTenantId('A'.repeat(257)), /256 bytes/)
+    assert.match(v.descopeTenantId('acme\tcorp'), /control/)
   })
 
   test('descopeLoginId', () => {
@@ -313,15 +336,19 @@ describe('schemas', () => {
       })) {
         assert.equal(fields[fname]?.type, ftype, `${name}.${fname}`)
       }
-      for (const f of ['requiredPlans', 'requiredRoles', 'regions']) assert.deepEqual(fields[f].of, [{type: 'string'}])
+      for (const f of ['requiredRoles', 'regions']) assert.deepEqual(fields[f].of, [{type: 'string'}])
+      assert.deepEqual(fields.requiredPlans.of, [{type: 'reference', to: [{type: 'plan'}], weak: false, options: {disableNew: true}}])
 
       const route = customOf(fields.route)
       assert.equal(route(undefined), true) // optional
       for (const p of ['/reports/q3', 'x', '/a#b']) assert.equal(route(p), v.routePath(p))
 
       assert.equal(customOf(fields.slug)({current: 'Q3'}), v.slugValue({current: 'Q3'}))
-      assert.equal(customOf(fields.requiredPlans)(['pro', 'pro']), v.planSlugList(['pro', 'pro']))
-      assert.equal(customOf(fields.requiredPlans)(['pro']), true)
+      assert.equal(customOf(fields.requiredPlans)([ref('p1'), ref('p1')]), v.uniqueReferences([ref('p1'), ref('p1')]))
+      assert.equal(customOf(fields.requiredPlans)([ref('p1')]), true)
+      assert.ok(isMessage(customOf(fields.requiredPlans)(['pro'])), 'typed plan slugs are refused')
+      assert.equal(fields.slug.options.slugify('Pro_Plan'), 'pro-plan')
+      assert.equal(customOf(fields.slug)({current: 'a'.repeat(97)}), v.slugValue({current: 'a'.repeat(97)}, 96))
       assert.equal(customOf(fields.requiredRoles)(['a', 'a']), v.uniqueStrings(['a', 'a']))
       assert.equal(customOf(fields.regions)(['eu', 'eu']), v.uniqueStrings(['eu', 'eu']))
       assert.deepEqual(fields.regions.options.list.map((o) => o.value), ['eu', 'us', 'apac'])
@@ -374,8 +401,8 @@ describe('schemas', () => {
     const tenant = field(t, 'tenantId')
     assert.ok(runValidation(tenant.validation).required >= 1)
     const check = customOf(tenant)
-    for (const id of [TENANT, 'acme-corp_2', 'acme corp', ' acme', 'A'.repeat(101)]) assert.equal(check(id), v.descopeTenantId(id), id)
-    assert.ok(isMessage(check('acme.corp')))
+    for (const id of [TENANT, 'acme-corp_2', 'acme corp', ' acme', 'A'.repeat(257)]) assert.equal(check(id), v.descopeTenantId(id), id)
+    assert.ok(isMessage(check('acme\ncorp')))
     assert.deepEqual(field(t, 'plan').to, [{type: 'accessPlan'}])
     assert.deepEqual(field(t, 'region').options.list.map((o) => o.value), ['eu', 'us', 'apac'])
     const mfa = field(t, 'requiresMfa')
@@ -416,9 +443,11 @@ describe('schemas', () => {
     assert.deepEqual(field(t, 'tenant').to, [{type: 'organizationProfile'}])
     assert.deepEqual(field(t, 'region').options.list.map((o) => o.value), ['eu', 'us', 'apac'])
     // plan, region, tenant and requiresMfa are optional: they fall back to the tenant (or project level).
+    // region has a validation (Rule => Rule) only so that Sanity enforces its options.list.
     for (const name of ['plan', 'region', 'tenant', 'requiresMfa']) {
       const f = field(t, name)
-      assert.equal(f.validation, undefined, `${name} is optional`)
+      if (name === 'region') assert.deepEqual(runValidation(f.validation), {custom: [], required: 0, other: []})
+      else assert.equal(f.validation, undefined, `${name} is optional`)
       assert.ok(f.description, `${name} tells editors what it does`)
     }
     assert.equal(field(t, 'requiresMfa').initialValue, undefined, 'unset follows the tenant')
@@ -443,9 +472,10 @@ describe('schemas', () => {
     assert.ok(isMessage(roles([ref('r1'), ref('r1')])))
     assert.ok(isMessage(roles(['admin'])), 'role name strings are not references')
 
-    for (const f of ['requiredPlans', 'regions']) assert.deepEqual(fields[f].of, [{type: 'string'}])
-    assert.equal(customOf(fields.requiredPlans)(['pro', 'pro']), v.planSlugList(['pro', 'pro']))
-    assert.equal(customOf(fields.requiredPlans)(['pro']), true)
+    assert.deepEqual(fields.regions.of, [{type: 'string'}])
+    assert.deepEqual(fields.requiredPlans.of, [{type: 'reference', to: [{type: 'accessPlan'}], weak: false, options: {disableNew: true}}])
+    assert.equal(customOf(fields.requiredPlans)([ref('p1'), ref('p1')]), v.uniqueReferences([ref('p1'), ref('p1')]))
+    assert.equal(customOf(fields.requiredPlans)([ref('p1')]), true)
     assert.equal(customOf(fields.slug)({current: 'Q3'}), v.slugValue({current: 'Q3'}))
     assert.equal(customOf(fields.route)('x'), v.routePath('x'))
     assert.equal(customOf(fields.regions)(['eu', 'eu']), v.uniqueStrings(['eu', 'eu']))
@@ -455,9 +485,9 @@ describe('schemas', () => {
     assert.equal(org(undefined), true)
     assert.equal(org(TENANT), true)
     assert.equal(org('acme-corp'), true, 'custom tenant ids are accepted')
-    assert.ok(isMessage(org('acme corp')))
-    assert.ok(isMessage(org(ORG + '.x')))
-    assert.equal(org('A'.repeat(101)), v.descopeTenantId('A'.repeat(101)))
+    assert.ok(isMessage(org(' acme')))
+    assert.ok(isMessage(org('acme\u0000')))
+    assert.equal(org('A'.repeat(257)), v.descopeTenantId('A'.repeat(257)))
   })
 
   test('Stytch gated documents keep role name strings and Stytch organization ids', () => {
