@@ -1536,7 +1536,8 @@ def main(argv: list[str]) -> int:
 
     print(f"check_template: OK ({len(FUNCTIONS)} functions; aws-sam-translator {samtranslator.__version__}: "
           "URL AuthType NONE, InvokeFunctionUrl + InvokeFunction permissions, secrets-only IAM, CORS, build metadata, "
-          "reconcile schedule, Cerbos layers under UseCerbos, one IdP secret per provider: env, IAM and Rules)")
+          "reconcile schedule, Cerbos layers under UseCerbos, one IdP secret per provider: env, IAM and Rules; "
+          f"{len(ALARMS)} alarms wired to {ALARM_TOPIC_PARAM} under every condition combination, dashboard)")
     return 0
 
 
