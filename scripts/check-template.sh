@@ -2,7 +2,8 @@
 # Static checks of template.yaml, offline and without AWS credentials:
 #   1. cfn-lint (must report nothing) on the SAM template and on its SAM-transformed CloudFormation
 #   2. sam validate --lint, only where SAM CLI is installed (SAM_CLI=1 scripts/bootstrap.sh)
-#   3. scripts/check_template.py: assertions on the SAM-transformed template
+#   3. scripts/check_template.py: assertions on the SAM-transformed template (alarms and dashboard
+#      included), and scripts/check_alarm_metrics.py's self-test (against fixtures/emf-lines.jsonl)
 #   4. scripts/check-cerbos-layer.sh: builds CerbosPoliciesLayer as sam build does (its Makefile) and
 #      asks the pinned PDP, configured by the layer, for decisions over a unix socket
 # Usage: scripts/check-template.sh [template.yaml]
@@ -56,6 +57,12 @@ t=$SECONDS
 # secrets granted, a missing IdP Rule, ...).
 "$VENV/bin/python" "$ROOT/scripts/check_template.py" --self-test "$TEMPLATE" | tail -n 1
 step "transformed-template assertions ok ($((SECONDS - t))s)"
+
+t=$SECONDS
+# The alarm-metric check (scripts/test.sh runs it on the e2e suite's logs) must reject broken copies
+# of the template (a misspelled dimension value, ...) against lines copied from a real run.
+"$VENV/bin/python" "$ROOT/scripts/check_alarm_metrics.py" --self-test "$TEMPLATE" | tail -n 1
+step "alarm-metric check self-test ok ($((SECONDS - t))s)"
 
 t=$SECONDS
 step "Cerbos policies layer (scripts/check-cerbos-layer.sh)"

@@ -195,12 +195,26 @@ def sam_transform(template: dict[str, Any]) -> dict[str, Any]:
         if res.get("Type") == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str) \
                 and not props["ContentUri"].startswith("s3://"):
             props["ContentUri"] = f"s3://gatehouse-check/{lid}.zip"
-    return transform(
-        template,
-        dict(PARAMETER_VALUES),
-        StubManagedPolicyLoader(),
-        passthrough_metadata=True,
-    )
+    # The alarms and the dashboard are plain CloudFormation, which the translator copies through
+    # unchanged (they Ref functions by their unchanged logical ids): set aside, they spare every
+    # self-test run the translator's schema validation of 22 more resources.
+    # A self-test mutation of an alarm leaves the rest as it was: its transform is reused.
+    plain = {lid: template["Resources"].pop(lid) for lid in list(template.get("Resources", {}))
+             if str(template["Resources"][lid].get("Type", "")).startswith("AWS::CloudWatch::")}
+    key = json.dumps(template, sort_keys=True, default=str)
+    if key not in _TRANSFORMED:
+        _TRANSFORMED[key] = transform(
+            template,
+            dict(PARAMETER_VALUES),
+            StubManagedPolicyLoader(),
+            passthrough_metadata=True,
+        )
+    # Shared between calls: the checks only read the transformed template.
+    cached = _TRANSFORMED[key]
+    return {**cached, "Resources": {**cached.get("Resources", {}), **plain}}
+
+
+_TRANSFORMED: dict[str, dict[str, Any]] = {}
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -899,14 +913,328 @@ def check_cerbos(out: dict[str, Any]) -> list[str]:
     return errors
 
 
+# ---- alarms and dashboard (docs/runbook.md) ----------------------------------------------------
+# The functions' EMF lines (shared/src/log.rs): namespace gatehouse, dimensions [function, outcome].
+# scripts/check_alarm_metrics.py proves against the e2e suite's logs that these metrics and
+# dimension values are really emitted; this table pins what each alarm watches and how.
+EMF_NAMESPACE = "gatehouse"
+LAMBDA_NAMESPACE = "AWS/Lambda"
+GE, GT = "GreaterThanOrEqualToThreshold", "GreaterThanThreshold"
+# Error codes (shared/src/error.rs Error::code) whose status is >= 500, per kind of function.
+SYNC_5XX = ("cms_unavailable", "provider_unavailable", "internal_error")
+GATE_5XX = ("cms_unavailable", "provider_unavailable", "authz_unavailable", "session_keys_unavailable", "internal_error")
+TOKEN_5XX = ("session_keys_unavailable", "internal_error")
+SESSION_THRESHOLD = ref("SessionRejectionsAlarmThreshold")
+
+
+def _series(metrics: tuple[str, ...], outcomes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((m, o) for m in metrics for o in outcomes)
+
+
+# logical id -> (namespace, function, [(metric, outcome)], period, threshold, comparison, covers,
+# runbook anchor). function: the EMF `function` dimension value, or (AWS/Lambda) the function's
+# logical id that the FunctionName dimension must Ref. covers: the AlarmCovers metadata (which
+# lines of that function scripts/check_alarm_metrics.py requires the alarm's outcomes to cover).
+ALARMS: dict[str, tuple[str, str, tuple[tuple[str, Any], ...], int, Any, str, str | None, str]] = {
+    "PublishSync5xxAlarm": (EMF_NAMESPACE, "publish-sync", _series(("requests",), SYNC_5XX), 300, 3, GE, "5xx", "sync-5xx"),
+    "DeleteCleanup5xxAlarm": (EMF_NAMESPACE, "delete-cleanup", _series(("requests",), SYNC_5XX), 300, 3, GE, "5xx", "sync-5xx"),
+    "PublishSync401Alarm": (EMF_NAMESPACE, "publish-sync", (("requests", "invalid_signature"),), 300, 3, GE, "401", "sync-401"),
+    "DeleteCleanup401Alarm": (EMF_NAMESPACE, "delete-cleanup", (("requests", "invalid_signature"),), 300, 3, GE, "401", "sync-401"),
+    "GatedContent5xxAlarm": (EMF_NAMESPACE, "gated-content", _series(("requests",), GATE_5XX), 300, 5, GE, "5xx", "gated-content-5xx"),
+    "GatedContent401Alarm": (EMF_NAMESPACE, "gated-content", (("requests", "invalid_token"),), 300, SESSION_THRESHOLD, GE, "401",
+                             "session-401"),
+    "TokenExchange5xxAlarm": (EMF_NAMESPACE, "token-exchange", _series(("requests",), TOKEN_5XX), 300, 5, GE, "5xx",
+                              "token-exchange-5xx"),
+    "TokenExchange401Alarm": (EMF_NAMESPACE, "token-exchange", (("requests", "invalid_token"),), 300, SESSION_THRESHOLD, GE, "401",
+                              "session-401"),
+    # Webhooks are being lost: a real run (not a dry run) had to change or clear something.
+    "ReconcileDriftAlarm": (EMF_NAMESPACE, "reconcile", _series(("changed", "cleared"), ("complete", "partial")), 900, 0, GT, None,
+                            "reconcile-drift"),
+    "ReconcileErrorsAlarm": (EMF_NAMESPACE, "reconcile", _series(("errors",), ("complete", "partial", "dry_run")), 900, 0, GT, None,
+                             "reconcile-errors"),
+    # The whole run failed (shared/src/app.rs ReconcileApp::handle: metric `failed`, outcome = code).
+    "ReconcileFailedAlarm": (EMF_NAMESPACE, "reconcile", _series(("failed",), ("bad_request", "cms_unavailable", "invalid_rule")), 900, 1,
+                             GE, "failed", "reconcile-failed"),
+}
+for _lid in FUNCTIONS:
+    _fn = _lid.removesuffix("Function")
+    ALARMS[f"{_fn}LambdaErrorsAlarm"] = (LAMBDA_NAMESPACE, _lid, (("Errors", None),), 300, 1, GE, None, "lambda-errors")
+    ALARMS[f"{_fn}LambdaThrottlesAlarm"] = (LAMBDA_NAMESPACE, _lid, (("Throttles", None),), 300, 1, GE, None, "lambda-throttles")
+ALARM_TOPIC_PARAM, ALARM_TOPIC_CONDITION = "AlarmTopicArn", "HasAlarmTopic"
+ALARM_TOPIC = "arn:aws:sns:eu-west-1:123456789012:gatehouse-alarms"
+TOPIC_ARN_OK = ("", ALARM_TOPIC, "arn:aws-cn:sns:cn-north-1:123456789012:ops_pager-1")
+TOPIC_ARN_BAD = ("gatehouse-alarms", "arn:aws:sns:eu-west-1:123456789012:gatehouse-alarms.fifo",
+                 "arn:aws:sns:eu-west-1:123456789012:*", "arn:aws:sqs:eu-west-1:123456789012:gatehouse-alarms",
+                 "arn:aws:sns:eu-west-1:1234:gatehouse-alarms", " arn:aws:sns:eu-west-1:123456789012:gatehouse-alarms")
+DASHBOARD = "Dashboard"
+RUNBOOK = ROOT / "docs/runbook.md"
+ALARM_DESCRIPTION_MAX = 1024  # CloudWatch's limit
+
+
+def alarm_scenarios(t: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    """Every combination of the template's conditions a deployable stack can have: each provider
+    setup x Authorizer x ReconcileEnabled x AlarmTopicArn empty or set."""
+    out = []
+    for label, _idp, values, deployable in idp_scenarios(t):
+        if not deployable:
+            continue
+        for authz, layer in (("builtin", ""), ("cerbos", LAYER_ARN_OK[1])):
+            for enabled in ("true", "false"):
+                for topic in ("", ALARM_TOPIC):
+                    v = dict(values, Authorizer=authz, CerbosExtensionLayerArn=layer, ReconcileEnabled=enabled,
+                             **{ALARM_TOPIC_PARAM: topic})
+                    out.append((f"{label}, Authorizer={authz}, ReconcileEnabled={enabled}, "
+                                f"{ALARM_TOPIC_PARAM}={'set' if topic else 'empty'}", v))
+    return out
+
+
+def _alarm_series(lid: str, p: dict[str, Any]) -> tuple[list[tuple[str, str, dict[str, Any], int, str]], list[str]]:
+    """(namespace, metric, dimensions, period, stat) of every metric the alarm reads."""
+    errors: list[str] = []
+    dims = lambda d: {x.get("Name"): x.get("Value") for x in as_list(d or [])}  # noqa: E731
+    if "Metrics" not in p:
+        for k in ("Namespace", "MetricName", "Statistic", "Period"):
+            if k not in p:
+                errors.append(f"{lid}: a single-metric alarm needs {k}")
+        return [(p.get("Namespace"), p.get("MetricName"), dims(p.get("Dimensions")), p.get("Period"), p.get("Statistic"))], errors
+    for k in ("Namespace", "MetricName", "Statistic", "ExtendedStatistic", "Period", "Dimensions"):
+        if k in p:
+            errors.append(f"{lid}: a metric-math alarm must not set {k} (it reads Metrics only)")
+    series, returned = [], []
+    for m in as_list(p["Metrics"]):
+        if "MetricStat" in m:
+            if m.get("ReturnData") is not False:
+                errors.append(f"{lid}: metric {m.get('Id')} must have ReturnData false (only the sum is alarmed on)")
+            ms = m["MetricStat"]
+            metric = ms.get("Metric", {})
+            series.append((metric.get("Namespace"), metric.get("MetricName"), dims(metric.get("Dimensions")),
+                           ms.get("Period"), ms.get("Stat")))
+        elif m.get("ReturnData") is True:
+            returned.append(m)
+        else:
+            errors.append(f"{lid}: unexpected entry in Metrics: {m!r}")
+    # SUM(METRICS()) adds every series above per period (a code with no data adds nothing).
+    if len(returned) != 1 or returned[0].get("Expression") != "SUM(METRICS())":
+        errors.append(f"{lid}: Metrics must return exactly one expression, SUM(METRICS()), got {returned!r}")
+    return series, errors
+
+
+def _runbook_anchors() -> set[str]:
+    try:
+        text = RUNBOOK.read_text(encoding="utf-8")
+    except OSError:
+        return set()
+    return set(re.findall(r'<a id="([a-z0-9-]+)"></a>', text))
+
+
+def check_alarms_source(src: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    params = src.get("Parameters", {})
+    p = params.get(ALARM_TOPIC_PARAM) or {}
+    if p.get("Type") != "String" or p.get("Default") != "":
+        errors.append(f"Parameters.{ALARM_TOPIC_PARAM}: must be an optional String (Default \"\"), "
+                      f"got {({k: v for k, v in p.items() if k != 'Description'})!r}")
+    try:
+        rx = re.compile(p.get("AllowedPattern") or "")
+    except re.error as e:
+        errors.append(f"Parameters.{ALARM_TOPIC_PARAM}: AllowedPattern does not compile: {e}")
+        rx = None
+    if not p.get("AllowedPattern"):
+        errors.append(f"Parameters.{ALARM_TOPIC_PARAM}: needs an AllowedPattern (\"\" or a standard SNS topic ARN)")
+    elif rx:
+        for v in TOPIC_ARN_OK:
+            if not rx.fullmatch(v):
+                errors.append(f"Parameters.{ALARM_TOPIC_PARAM}: AllowedPattern rejects {v!r}")
+        for v in TOPIC_ARN_BAD:
+            if rx.fullmatch(v):
+                errors.append(f"Parameters.{ALARM_TOPIC_PARAM}: AllowedPattern accepts {v!r}")
+    th = params.get(SESSION_THRESHOLD["Ref"]) or {}
+    if th.get("Type") != "Number" or not isinstance(th.get("Default"), int) or th.get("Default") < 1 \
+            or (th.get("MinValue") or 0) < 1:
+        errors.append(f"Parameters.{SESSION_THRESHOLD['Ref']}: must be a Number with a Default and MinValue of at least 1, "
+                      f"got {({k: v for k, v in th.items() if k != 'Description'})!r}")
+    return errors
+
+
+def check_alarms(out: dict[str, Any]) -> list[str]:
+    """Every alarm in ALARMS and no other, each reading exactly its series with its threshold,
+    present and wired to AlarmTopicArn (only when set) under every condition combination."""
+    errors: list[str] = []
+    resources = out.get("Resources", {})
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    for lid in sorted(set(ALARMS) - set(alarms)):
+        errors.append(f"{lid}: missing (expected an AWS::CloudWatch::Alarm)")
+    for lid in sorted(set(alarms) - set(ALARMS)):
+        errors.append(f"{lid}: an alarm this checker does not know (add it to ALARMS, with its runbook entry)")
+    anchors = _runbook_anchors()
+    names: dict[str, str] = {}
+    for lid, (namespace, function, want_series, period, threshold, comparison, covers, anchor) in ALARMS.items():
+        a = alarms.get(lid)
+        if not a:
+            continue
+        p = a.get("Properties", {})
+        name = p.get("AlarmName")
+        if not (isinstance(name, dict) and isinstance(name.get("Fn::Sub"), str)
+                and name["Fn::Sub"].startswith("${AWS::StackName}-")):
+            errors.append(f"{lid}: AlarmName must be !Sub \"${{AWS::StackName}}-...\" (names the stack in every "
+                          f"notification, unique per stack), got {name!r}")
+        elif name["Fn::Sub"] in names:
+            errors.append(f"{lid}: AlarmName {name['Fn::Sub']!r} also used by {names[name['Fn::Sub']]}")
+        else:
+            names[name["Fn::Sub"]] = lid
+        desc = p.get("AlarmDescription")
+        if not isinstance(desc, str) or re.findall(r"docs/runbook\.md#([a-z0-9-]+)", desc) != [anchor]:
+            errors.append(f"{lid}: AlarmDescription must point at docs/runbook.md#{anchor}, got {desc!r}")
+        elif len(desc) > ALARM_DESCRIPTION_MAX:
+            errors.append(f"{lid}: AlarmDescription longer than {ALARM_DESCRIPTION_MAX} characters")
+        if anchor not in anchors:
+            errors.append(f"{lid}: docs/runbook.md has no <a id=\"{anchor}\"></a> entry")
+        if (a.get("Metadata") or {}).get("AlarmCovers") != covers:
+            errors.append(f"{lid}: Metadata.AlarmCovers must be {covers!r} (what scripts/check_alarm_metrics.py "
+                          f"checks it covers), got {(a.get('Metadata') or {}).get('AlarmCovers')!r}")
+        series, errs = _alarm_series(lid, p)
+        errors += errs
+        got = []
+        for ns, metric, dims, per, stat in series:
+            if ns != namespace:
+                errors.append(f"{lid}: Namespace must be {namespace!r}, got {ns!r}")
+            if per != period:
+                errors.append(f"{lid}: Period must be {period}, got {per!r}")
+            if stat != "Sum":
+                errors.append(f"{lid}: statistic must be Sum (counts), got {stat!r}")
+            if namespace == EMF_NAMESPACE:
+                if set(dims) != {"function", "outcome"} or dims.get("function") != function:
+                    errors.append(f"{lid}: Dimensions must be exactly function={function} and outcome "
+                                  f"(shared/src/log.rs), got {dims!r}")
+                got.append((metric, dims.get("outcome")))
+            else:
+                if dims != {"FunctionName": ref(function)}:
+                    errors.append(f"{lid}: Dimensions must be exactly FunctionName = !Ref {function}, got {dims!r}")
+                got.append((metric, None))
+        if sorted(got, key=str) != sorted(want_series, key=str):
+            errors.append(f"{lid}: must watch exactly {sorted(want_series, key=str)} (metric, outcome), "
+                          f"got {sorted(got, key=str)}")
+        if p.get("Threshold") != threshold:
+            errors.append(f"{lid}: Threshold must be {threshold!r}, got {p.get('Threshold')!r}")
+        if p.get("ComparisonOperator") != comparison:
+            errors.append(f"{lid}: ComparisonOperator must be {comparison}, got {p.get('ComparisonOperator')!r}")
+        if p.get("EvaluationPeriods") != 1 or p.get("DatapointsToAlarm", 1) != 1:
+            errors.append(f"{lid}: must alarm on one period (EvaluationPeriods 1), got {p.get('EvaluationPeriods')!r}")
+        if p.get("TreatMissingData") != "notBreaching":
+            errors.append(f"{lid}: TreatMissingData must be notBreaching (no traffic is no failure), "
+                          f"got {p.get('TreatMissingData')!r}")
+        if p.get("ActionsEnabled") is False or "InsufficientDataActions" in p:
+            errors.append(f"{lid}: ActionsEnabled false or InsufficientDataActions set (nothing should silence it)")
+
+    # Under every combination: the alarm exists, and notifies exactly AlarmTopicArn iff it is set.
+    conditions = out.get("Conditions") or {}
+    if ALARM_TOPIC_CONDITION not in conditions:
+        errors.append(f"Conditions.{ALARM_TOPIC_CONDITION}: missing (true exactly when {ALARM_TOPIC_PARAM} is set)")
+    seen: set[tuple[tuple[str, bool], ...]] = set()
+    for label, values in alarm_scenarios(out):
+        try:
+            truth = condition_truth(out, values)
+            refused = failed_rules(out, values)
+        except Unresolvable as e:
+            errors.append(f"alarms: cannot evaluate the conditions ({label}): {e}")
+            break
+        if refused:
+            errors.append(f"Rules: refuse {label}, a valid configuration: {refused}")
+            continue
+        key = tuple(sorted(truth.items())) + (("<topic set>", bool(values[ALARM_TOPIC_PARAM])),)
+        if key in seen:  # the same conditions as a scenario already checked
+            continue
+        seen.add(key)
+        if truth.get(ALARM_TOPIC_CONDITION) != bool(values[ALARM_TOPIC_PARAM]):
+            errors.append(f"Conditions.{ALARM_TOPIC_CONDITION}: must be {bool(values[ALARM_TOPIC_PARAM])} with {label}")
+        want_actions = [ref(ALARM_TOPIC_PARAM)] if values[ALARM_TOPIC_PARAM] else None
+        for lid in list(alarms) + [DASHBOARD]:
+            res = resources.get(lid) or {}
+            cond = res.get("Condition")
+            if cond is not None and not truth.get(cond, False):
+                errors.append(f"{lid}: does not exist with {label} (Condition {cond}); it must exist in every stack")
+                continue
+            if lid == DASHBOARD:
+                continue
+            try:
+                props = res.get("Properties", {})
+                p = resolve_ifs({k: props[k] for k in ("AlarmActions", "OKActions") if k in props}, truth) or {}
+            except Unresolvable as e:
+                errors.append(f"{lid}: cannot be resolved ({label}): {e}")
+                continue
+            for key in ("AlarmActions", "OKActions"):
+                got = p.get(key) or None
+                if got != want_actions:
+                    errors.append(f"{lid}: with {label}, {key} must be {want_actions!r}, got {got!r}")
+    return errors
+
+
+_SUB_VAR = re.compile(r"\$\{([A-Za-z0-9:]+)(?:\.([A-Za-z]+))?\}")
+
+
+def check_dashboard(out: dict[str, Any]) -> list[str]:
+    """The dashboard body is valid JSON once Fn::Sub has run, names only resources of this stack,
+    and shows every alarm, each HTTP function's requests and p50/p99 latency, and reconcile drift."""
+    errors: list[str] = []
+    resources = out.get("Resources", {})
+    d = resources.get(DASHBOARD) or {}
+    if d.get("Type") != "AWS::CloudWatch::Dashboard":
+        return [f"{DASHBOARD}: missing or not an AWS::CloudWatch::Dashboard"]
+    p = d.get("Properties", {})
+    if p.get("DashboardName") != ref("AWS::StackName"):
+        errors.append(f"{DASHBOARD}: DashboardName must be !Ref AWS::StackName (one per stack), got {p.get('DashboardName')!r}")
+    body = p.get("DashboardBody")
+    if not (isinstance(body, dict) and isinstance(body.get("Fn::Sub"), str)):
+        return errors + [f"{DASHBOARD}: DashboardBody must be a !Sub string, got {type(body).__name__}"]
+
+    def sub(m: re.Match[str]) -> str:
+        name, attr = m.group(1), m.group(2)
+        if name.startswith("AWS::"):
+            return "eu-west-1" if name == "AWS::Region" else name
+        if name not in resources:
+            errors.append(f"{DASHBOARD}: DashboardBody refers to ${{{m.group(0)[2:-1]}}}, not a resource of this stack")
+        return f"<{name}{'.' + attr if attr else ''}>"
+
+    text = _SUB_VAR.sub(sub, body["Fn::Sub"])
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        return errors + [f"{DASHBOARD}: DashboardBody is not JSON after Fn::Sub: {e}"]
+    widgets = doc.get("widgets") if isinstance(doc, dict) else None
+    if not isinstance(widgets, list) or not widgets:
+        return errors + [f"{DASHBOARD}: DashboardBody has no widgets"]
+    shown = {a for w in widgets if w.get("type") == "alarm" for a in w.get("properties", {}).get("alarms", [])}
+    want = {f"<{lid}.Arn>" for lid in ALARMS}
+    if shown != want:
+        errors.append(f"{DASHBOARD}: the alarm widget must show every alarm: missing {sorted(want - shown)}, "
+                      f"unknown {sorted(shown - want)}")
+    exprs = [e.get("expression", "") for w in widgets if w.get("type") == "metric"
+             for row in w.get("properties", {}).get("metrics", []) for e in row if isinstance(e, dict)]
+
+    def has(fn: str, metric: str, stat: str) -> bool:
+        return any(f'function="{fn}"' in x and f'MetricName="{metric}"' in x and f"'{stat}'" in x
+                   and f"{{{EMF_NAMESPACE},function,outcome}}" in x for x in exprs)
+
+    for lid, (binary, _t, kind) in FUNCTIONS.items():
+        if kind == SCHEDULED:
+            for metric in ("changed", "cleared", "errors"):
+                if not has(binary, metric, "Sum"):
+                    errors.append(f"{DASHBOARD}: no SEARCH of {binary}'s {metric} (Sum): reconcile drift over time")
+            continue
+        for metric, stat in (("requests", "Sum"), ("latency_ms", "p50"), ("latency_ms", "p99")):
+            if not has(binary, metric, stat):
+                errors.append(f"{DASHBOARD}: no SEARCH of {binary}'s {metric} by outcome ({stat})")
+    return errors
+
+
 def run_checks(src: dict[str, Any]) -> list[str]:
-    errors = check_source(src) + check_cerbos_source(src) + check_idp_source(src)
+    errors = check_source(src) + check_cerbos_source(src) + check_idp_source(src) + check_alarms_source(src)
     try:
         out = sam_transform(src)
     except Exception as e:  # noqa: BLE001 - report any translator failure as one line
         return errors + [f"SAM transform failed: {type(e).__name__}: {e}"]
     for check in (check_functions, check_urls_and_permissions, check_iam, check_idp, check_schedules,
-                  check_outputs, check_cerbos):
+                  check_outputs, check_cerbos, check_alarms, check_dashboard):
         errors += check(out)
     return errors
 
@@ -921,6 +1249,10 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
 
     def env(t: dict[str, Any], lid: str) -> dict[str, Any]:
         return props(t, lid)["Environment"]["Variables"]
+
+    def stat_dims(t: dict[str, Any], lid: str, i: int) -> list[dict[str, Any]]:
+        """Dimensions of the i-th metric of a metric-math alarm (0 is the expression)."""
+        return props(t, lid)["Metrics"][i]["MetricStat"]["Metric"]["Dimensions"]
 
     return [
         ("OPTIONS in AllowMethods",
@@ -1094,6 +1426,81 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
          lambda t: t["Parameters"]["ContentTypes"].update(Default="article,doc,report")),
         ("CONTENT_TYPES on every function", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(
             CONTENT_TYPES={"Fn::Join": [",", ref("ContentTypes")]})),
+        # alarms and dashboard
+        ("alarm removed", lambda t: t["Resources"].pop("ReconcileFailedAlarm")),
+        ("an alarm the checker does not know", lambda t: t["Resources"].update(
+            ExtraAlarm=copy.deepcopy(t["Resources"]["PublishSync401Alarm"]))),
+        ("alarm only with Cerbos", lambda t: t["Resources"]["GatedContent5xxAlarm"].update(Condition="UseCerbos")),
+        ("alarm only with a topic", lambda t: t["Resources"]["ReconcileDriftAlarm"].update(Condition="HasAlarmTopic")),
+        ("alarm without AlarmActions", lambda t: props(t, "GatedContent5xxAlarm").pop("AlarmActions")),
+        ("alarm without OKActions", lambda t: props(t, "PublishSyncLambdaErrorsAlarm").pop("OKActions")),
+        ("alarm actions unconditional", lambda t: props(t, "DeleteCleanup5xxAlarm").update(AlarmActions=[ref("AlarmTopicArn")])),
+        ("alarm actions under the wrong condition", lambda t: props(t, "ReconcileDriftAlarm").update(
+            AlarmActions={"Fn::If": ["UseCerbos", [ref("AlarmTopicArn")], ref("AWS::NoValue")]})),
+        ("alarm notifies another topic", lambda t: props(t, "TokenExchange401Alarm").update(
+            OKActions={"Fn::If": ["HasAlarmTopic", ["arn:aws:sns:eu-west-1:123456789012:other"], ref("AWS::NoValue")]})),
+        ("HasAlarmTopic inverted", lambda t: t["Conditions"].update(HasAlarmTopic={"Fn::Equals": [ref("AlarmTopicArn"), ""]})),
+        ("misspelled outcome", lambda t: stat_dims(t, "PublishSync5xxAlarm", 1)[1].update(Value="provider_unavailabe")),
+        ("5xx alarm misses a code", lambda t: props(t, "GatedContent5xxAlarm")["Metrics"].pop(4)),
+        ("5xx alarm on a 4xx code", lambda t: stat_dims(t, "TokenExchange5xxAlarm", 1)[1].update(Value="invalid_token")),
+        ("alarm on another function", lambda t: stat_dims(t, "DeleteCleanup5xxAlarm", 2)[0].update(Value="publish-sync")),
+        ("alarm on the Lambda name", lambda t: props(t, "PublishSync401Alarm")["Dimensions"][0].update(
+            Value={"Fn::Sub": "${AWS::StackName}-publish-sync"})),
+        ("alarm with a third dimension", lambda t: props(t, "GatedContent401Alarm")["Dimensions"].append(
+            {"Name": "status", "Value": "401"})),
+        ("wrong namespace", lambda t: props(t, "ReconcileDriftAlarm")["Metrics"][1]["MetricStat"]["Metric"].update(
+            Namespace="Gatehouse")),
+        ("wrong metric", lambda t: props(t, "DeleteCleanup401Alarm").update(MetricName="request")),
+        ("drift alarm counts dry runs", lambda t: stat_dims(t, "ReconcileDriftAlarm", 2)[1].update(Value="dry_run")),
+        ("drift alarm without cleared", lambda t: props(t, "ReconcileDriftAlarm")["Metrics"].__delitem__(slice(3, 5))),
+        ("expression not a sum", lambda t: props(t, "ReconcileErrorsAlarm")["Metrics"][0].update(Expression="m1")),
+        ("metric returned too", lambda t: props(t, "ReconcileFailedAlarm")["Metrics"][1].update(ReturnData=True)),
+        ("Average, not Sum", lambda t: props(t, "GatedContent401Alarm").update(Statistic="Average")),
+        ("p99 in a math alarm", lambda t: props(t, "PublishSync5xxAlarm")["Metrics"][2]["MetricStat"].update(Stat="p99")),
+        ("hour period", lambda t: props(t, "TokenExchange5xxAlarm")["Metrics"][1]["MetricStat"].update(Period=3600)),
+        ("threshold literal", lambda t: props(t, "GatedContent401Alarm").update(Threshold=50)),
+        ("threshold raised", lambda t: props(t, "PublishSync401Alarm").update(Threshold=300)),
+        ("drift alarm at >= 0", lambda t: props(t, "ReconcileDriftAlarm").update(ComparisonOperator="GreaterThanOrEqualToThreshold")),
+        ("missing data breaching", lambda t: props(t, "ReconcileLambdaThrottlesAlarm").update(TreatMissingData="breaching")),
+        ("three periods", lambda t: props(t, "GatedContentLambdaErrorsAlarm").update(EvaluationPeriods=3)),
+        ("actions disabled", lambda t: props(t, "TokenExchangeLambdaErrorsAlarm").update(ActionsEnabled=False)),
+        ("Lambda alarm on a literal name",
+         lambda t: props(t, "ReconcileLambdaErrorsAlarm")["Dimensions"][0].update(Value="gatehouse-reconcile")),
+        ("Lambda alarm on another function",
+         lambda t: props(t, "GatedContentLambdaThrottlesAlarm")["Dimensions"][0].update(Value=ref("TokenExchangeFunction"))),
+        ("Lambda alarm dimension misnamed", lambda t: props(t, "DeleteCleanupLambdaErrorsAlarm")["Dimensions"][0].update(
+            Name="Function")),
+        ("Lambda Invocations instead of Errors", lambda t: props(t, "PublishSyncLambdaErrorsAlarm").update(MetricName="Invocations")),
+        ("alarm name without the stack", lambda t: props(t, "GatedContent5xxAlarm").update(AlarmName="gated-content-5xx")),
+        ("two alarms one name", lambda t: props(t, "DeleteCleanup401Alarm").update(
+            AlarmName={"Fn::Sub": "${AWS::StackName}-publish-sync-401"})),
+        ("description without runbook", lambda t: props(t, "ReconcileErrorsAlarm").update(AlarmDescription="reconcile errors")),
+        ("runbook entry that does not exist", lambda t: props(t, "ReconcileFailedAlarm").update(
+            AlarmDescription="failed. Runbook: docs/runbook.md#reconcile-failed-runs")),
+        ("AlarmCovers removed", lambda t: t["Resources"]["GatedContent5xxAlarm"].pop("Metadata")),
+        ("topic pattern accepts FIFO", lambda t: t["Parameters"]["AlarmTopicArn"].update(
+            AllowedPattern="^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}$")),
+        ("topic pattern rejects empty", lambda t: t["Parameters"]["AlarmTopicArn"].update(
+            AllowedPattern="^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")),
+        ("topic without pattern", lambda t: t["Parameters"]["AlarmTopicArn"].pop("AllowedPattern")),
+        ("topic required", lambda t: t["Parameters"]["AlarmTopicArn"].pop("Default")),
+        ("session threshold 0", lambda t: t["Parameters"]["SessionRejectionsAlarmThreshold"].update(MinValue=0)),
+        ("no dashboard", lambda t: t["Resources"].pop("Dashboard")),
+        ("dashboard only with Cerbos", lambda t: t["Resources"]["Dashboard"].update(Condition="UseCerbos")),
+        ("dashboard body not JSON", lambda t: props(t, "Dashboard").update(
+            DashboardBody={"Fn::Sub": props(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace("]}", "]", 1)})),
+        ("dashboard misses an alarm", lambda t: props(t, "Dashboard").update(
+            DashboardBody={"Fn::Sub": props(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace(
+                '"${ReconcileFailedAlarm.Arn}", ', "")})),
+        ("dashboard without p99", lambda t: props(t, "Dashboard").update(
+            DashboardBody={"Fn::Sub": props(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace(
+                "function=\\\"token-exchange\\\" MetricName=\\\"latency_ms\\\"', 'p99'", "function=\\\"token-exchange\\\" MetricName=\\\"latency_ms\\\"', 'p90'")})),
+        ("dashboard without reconcile drift", lambda t: props(t, "Dashboard").update(
+            DashboardBody={"Fn::Sub": props(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace(
+                'MetricName=\\"cleared\\"', 'MetricName=\\"checked\\"')})),
+        ("dashboard names a resource that does not exist", lambda t: props(t, "Dashboard").update(
+            DashboardBody={"Fn::Sub": props(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace(
+                "${ReconcileFunction}", "${ReconcilerFunction}")})),
     ]
 
 
@@ -1143,7 +1550,8 @@ def main(argv: list[str]) -> int:
 
     print(f"check_template: OK ({len(FUNCTIONS)} functions; aws-sam-translator {samtranslator.__version__}: "
           "URL AuthType NONE, InvokeFunctionUrl + InvokeFunction permissions, secrets-only IAM, CORS, build metadata, "
-          "reconcile schedule, Cerbos layers under UseCerbos, one IdP secret per provider: env, IAM and Rules)")
+          "reconcile schedule, Cerbos layers under UseCerbos, one IdP secret per provider: env, IAM and Rules; "
+          f"{len(ALARMS)} alarms wired to {ALARM_TOPIC_PARAM} under every condition combination, dashboard)")
     return 0
 
 
