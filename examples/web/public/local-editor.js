@@ -88,6 +88,8 @@ export function mount(container, config, { onAccessChange, currentOrganization }
     try {
       if (o) {
         const access = (await org(o.organization_id)).trusted_metadata?.sanity_access ?? null;
+        // The organization may have been switched while this GET was out: drop its answer.
+        if (selected()?.organization_id !== o.organization_id) { timer = setTimeout(poll, 0); return; }
         const text = JSON.stringify(access, null, 2);
         if (text !== last) {
           const first = last === undefined;
