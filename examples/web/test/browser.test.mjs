@@ -326,6 +326,8 @@ test("MFA: the editor requires it (403 mfa_required on the page), a second facto
 
 test("503: a failing Content Lake shows a retry message; Retry reads the article once it is back", async () => {
   const { page } = alice;
+  // No refresh of the page's own pending (after the MFA change) may replace the Retry state.
+  await page.waitForFunction(() => !document.querySelector("#refresh-note").textContent, null, { timeout: 10000 });
   const faults = `${ENV.SANITY_URL}/__gatehouse/faults`;
   const r = await fetch(faults, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: "/v*", status: 503, count: 1000 }) });
   assert.equal(r.status, 200, await r.text());
