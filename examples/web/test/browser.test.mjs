@@ -105,9 +105,15 @@ async function untilListed(page, pred, ms = 15000) {
   }
 }
 
-/** gated-content's request lines (one JSON line per request) in the stack's function log. */
-function functionLines() {
-  return fs.readFileSync(path.join(STATE, "lambda.log"), "utf8").split("\n").filter((l) => l.startsWith("{"))
+/** gated-content's request lines (one JSON line per request) in the stack's function log, from byte `from`. */
+const LOG = path.join(STATE, "lambda.log");
+function functionLines(from = 0) {
+  const fd = fs.openSync(LOG, "r");
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.alloc(Math.max(0, size - from));
+  fs.readSync(fd, buf, 0, buf.length, from);
+  fs.closeSync(fd);
+  return buf.toString("utf8").split("\n").filter((l) => l.startsWith("{"))
     .map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter((l) => l?.function === "gated-content");
 }
 
@@ -257,10 +263,11 @@ test("the cookie path: stytch_session_jwt set on 127.0.0.1 reaches the functions
   // A path only this probe uses (the route ignores a trailing slash; the log keeps it): the
   // function served Alice's document, so the cookie was sent; the browser withheld the answer.
   const probe = `/content/roadmap-${ids.tag}/`;
+  const logFrom = fs.statSync(LOG).size;
   const outcome = await other.evaluate(async (url) => { try { await fetch(url, { credentials: "include" }); return "resolved"; } catch (e) { return `rejected ${e.name}`; } }, `${GATED}${probe}`);
   assert.equal(outcome, "rejected TypeError");
   let line;
-  for (let i = 0; i < 50 && !line; i++) { line = functionLines().find((l) => l.path === probe); if (!line) await other.waitForTimeout(100); }
+  for (let i = 0; i < 50 && !line; i++) { line = functionLines(logFrom).find((l) => l.path === probe); if (!line) await other.waitForTimeout(100); }
   assert.equal(line?.status, 200, "the function answered the refused origin's cookie request with Alice's document");
   await context.close();
 });
