@@ -261,7 +261,9 @@ ENV
   # The example frontend (examples/web): served on 127.0.0.1, the functions' host, so the
   # stytch_session_jwt cookie the page sets reaches them (cookies are per host, not per port).
   if [[ "$functions" == 1 ]]; then
-    start web env ${CA_FILE:+NODE_EXTRA_CA_CERTS="$CA_FILE"} node "$ROOT/examples/web/server.js" \
+    local web_env=()
+    [[ -n "$CA_FILE" ]] && web_env=(NODE_EXTRA_CA_CERTS="$CA_FILE")  # its pass-through to the HTTPS emulators
+    start web env "${web_env[@]}" node "$ROOT/examples/web/server.js" \
       --stack-env "$STATE/stack.env" --port "$WEB_PORT" --port "$WEB_OTHER_PORT"
     wait_http web "http://127.0.0.1:$WEB_PORT/healthz"
     printf 'WEB_URL=http://127.0.0.1:%s\nWEB_OTHER_URL=http://127.0.0.1:%s\n' "$WEB_PORT" "$WEB_OTHER_PORT" >>"$STATE/stack.env"

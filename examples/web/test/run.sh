@@ -13,6 +13,9 @@ if ! grep -q '^WEB_URL=' "$ROOT/.stack/$STACK_PROFILE/stack.env" 2>/dev/null; th
   echo "examples/web: no web server in the $STACK_PROFILE stack; run scripts/stack.sh up $STACK_PROFILE first" >&2
   exit 1
 fi
+# STACK_TLS=1: the emulators serve HTTPS from the stack's throwaway CA; trust it here too.
+ca="$(sed -n 's/^LOCAL_CA_FILE=//p' "$ROOT/.stack/$STACK_PROFILE/stack.env")"
+if [[ -n "$ca" ]]; then export NODE_EXTRA_CA_CERTS="$ca" REQUESTS_CA_BUNDLE="$ca"; fi
 cd "$HERE"
 rc=0
 node --test --test-concurrency=1 test/unit.test.mjs test/browser.test.mjs || rc=$?
