@@ -7,7 +7,9 @@
 #   scripts/stack.sh env  [dev|test|bench]   print the env file tests and the demo read
 #
 # Profiles use separate ports and state, so `make test` runs beside a `make dev`.
-# Every port can be overridden: MOTO_PORT SANITY_PORT STYTCH_PORT LAMBDA_PORT LAMBDA_CONSUMER_PORT.
+# Every port can be overridden: MOTO_PORT SANITY_PORT STYTCH_PORT LAMBDA_PORT LAMBDA_CONSUMER_PORT,
+# WEB_PORT (the example page, examples/web; in CORS_ALLOWED_ORIGINS) and WEB_OTHER_PORT (the same
+# page on an origin the functions do not allow, for CORS checks).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +20,7 @@ mkdir -p "$STATE"
 
 if [[ "$PROFILE" == test ]]; then
   : "${MOTO_PORT:=14566}" "${SANITY_PORT:=14100}" "${STYTCH_PORT:=14200}" "${LAMBDA_PORT:=19000}" "${LAMBDA_CONSUMER_PORT:=19001}"
-  : "${DESCOPE_PORT:=14300}" "${LAMBDA_DESCOPE_PORT:=19002}"
+  : "${DESCOPE_PORT:=14300}" "${LAMBDA_DESCOPE_PORT:=19002}" "${WEB_PORT:=13000}" "${WEB_OTHER_PORT:=13001}"
   # Short timeouts and TTLs so fault and cache tests finish quickly.
   FN_TUNING="HTTP_CONNECT_TIMEOUT_MS=300
 HTTP_TIMEOUT_MS=700
@@ -35,12 +37,12 @@ elif [[ "$PROFILE" == bench ]]; then
   # `make bench`: emulators and moto only; the benchmark serves the release function binaries
   # itself (STACK_FUNCTIONS=0) on LAMBDA_PORT, where the webhooks point.
   : "${MOTO_PORT:=24566}" "${SANITY_PORT:=24100}" "${STYTCH_PORT:=24200}" "${LAMBDA_PORT:=29000}" "${LAMBDA_CONSUMER_PORT:=29001}"
-  : "${DESCOPE_PORT:=24300}" "${LAMBDA_DESCOPE_PORT:=29002}"
+  : "${DESCOPE_PORT:=24300}" "${LAMBDA_DESCOPE_PORT:=29002}" "${WEB_PORT:=23000}" "${WEB_OTHER_PORT:=23001}"
   FN_TUNING=""
   WEBHOOK_RETRY_MS=1000
 else
   : "${MOTO_PORT:=4566}" "${SANITY_PORT:=4100}" "${STYTCH_PORT:=4200}" "${LAMBDA_PORT:=9000}" "${LAMBDA_CONSUMER_PORT:=9001}"
-  : "${DESCOPE_PORT:=4300}" "${LAMBDA_DESCOPE_PORT:=9002}"
+  : "${DESCOPE_PORT:=4300}" "${LAMBDA_DESCOPE_PORT:=9002}" "${WEB_PORT:=3000}" "${WEB_OTHER_PORT:=3001}"
   # Short access-cache TTL so the demo shows rule changes quickly (production default: 30 s).
   FN_TUNING="ACCESS_CACHE_TTL_S=2"
   WEBHOOK_RETRY_MS=5000
@@ -206,7 +208,7 @@ INSFORGE_SECRET_ARN=$INSFORGE_SECRET_ARN
 SANITY_API_HOST=$scheme://127.0.0.1:$SANITY_PORT
 STYTCH_BASE_URL=$scheme://127.0.0.1:$STYTCH_PORT${CA_FILE:+
 LOCAL_CA_FILE=$CA_FILE}
-CORS_ALLOWED_ORIGINS=http://localhost:3000
+CORS_ALLOWED_ORIGINS=http://localhost:3000,http://127.0.0.1:$WEB_PORT
 CORS_MODE=function
 AUTHZ=$authz
 CERBOS_URL=$cerbos_url
@@ -269,6 +271,16 @@ WEBHOOK_SECRET=$WEBHOOK_SECRET
 INSFORGE_JWT_SECRET=$INSFORGE_JWT_SECRET
 $(cat "$STATE/arns.env")
 ENV
+  # The example frontend (examples/web): served on 127.0.0.1, the functions' host, so the
+  # stytch_session_jwt cookie the page sets reaches them (cookies are per host, not per port).
+  if [[ "$functions" == 1 ]]; then
+    local web_env=()
+    [[ -n "$CA_FILE" ]] && web_env=(NODE_EXTRA_CA_CERTS="$CA_FILE")  # its pass-through to the HTTPS emulators
+    start web env "${web_env[@]}" node "$ROOT/examples/web/server.js" \
+      --stack-env "$STATE/stack.env" --port "$WEB_PORT" --port "$WEB_OTHER_PORT"
+    wait_http web "http://127.0.0.1:$WEB_PORT/healthz"
+    printf 'WEB_URL=http://127.0.0.1:%s\nWEB_OTHER_URL=http://127.0.0.1:%s\n' "$WEB_PORT" "$WEB_OTHER_PORT" >>"$STATE/stack.env"
+  fi
   trap - EXIT
   log "up. Logs in .stack/$PROFILE/*.log"
   cat <<INFO
@@ -285,6 +297,9 @@ ENV
   reconcile               cargo lambda invoke reconcile --invoke-port $LAMBDA_PORT --data-ascii '{"dryRun": true}'
   (consumer project)      http://127.0.0.1:$LAMBDA_CONSUMER_PORT/lambda-url/<function>/
 INFO
+  if [[ "$functions" == 1 ]]; then
+    echo "  example web app         http://127.0.0.1:$WEB_PORT/   (examples/web; also on :$WEB_OTHER_PORT, an origin CORS refuses)"
+  fi
 }
 
 case "$cmd" in
