@@ -102,7 +102,7 @@ def seed():
                              "slug": {"current": f"welcome-{tag}"}, "body": "Anyone can read this."}},
         {"createOrReplace": {"_id": f"roadmap-{tag}", "_type": "article", "title": "2027 roadmap (Pro, EU)",
                              "slug": {"current": f"roadmap-{tag}"}, "body": "Only Pro customers in the EU read this.",
-                             "requiredPlans": ["pro"], "regions": ["eu"]}},
+                             "requiredPlans": [{"_key": "p", "_type": "reference", "_ref": "plan-pro"}], "regions": ["eu"]}},
     )
     return {"tag": tag, "acme": acme["organization_id"], "globex": globex["organization_id"],
             "alice": alice["member_id"], "bob": bob["member_id"]}
@@ -137,7 +137,7 @@ def descope_run(tag, ttl):
         {"createOrReplace": {"_id": "role-reader", "_type": "accessRole", "title": "Reader", "descopeRoleKey": "reader"}},
         {"createOrReplace": {"_id": f"page-{tag}", "_type": "gatedPage", "title": "Readers' handbook",
                              "slug": {"current": f"handbook-{tag}"}, "body": "For readers on Pro.",
-                             "requiredPlans": ["pro"],
+                             "requiredPlans": [{"_key": "p", "_type": "reference", "_ref": "aplan-pro"}],
                              "requiredRoles": [{"_key": "r", "_type": "reference", "_ref": "role-reader"}]}},
     )
     step("An editor publishes Dana's member profile (role reader, plan Pro)")
@@ -197,6 +197,17 @@ def run():
     step("Bob (Globex, no rule) asks for the same article")
     status, body = read(f"roadmap-{tag}", bob)
     check(status == 404, f"HTTP {status} {body.get('error') if body else ''} — indistinguishable from a missing article")
+    step("Globex's own admin gives themselves the staff role gatehouse_platform_admin: still refused")
+    admin = stytch("POST", f"/v1/b2b/organizations/{ids['globex']}/members",
+                   {"email_address": f"admin-{tag}@globex.example", "roles": ["stytch_admin", "gatehouse_platform_admin"]})["member"]
+    status, _ = read(f"roadmap-{tag}", mint(ids["globex"], admin["member_id"], ["email_otp"]))
+    check(status == 404, f"HTTP {status}: a role a customer can assign never makes staff")
+    step("A gatehouse staff member (staff organization in PLATFORM_ORGANIZATION_IDS, with the role) reads across organizations")
+    staff = stytch("POST", f"/v1/b2b/organizations/{ENV['STAFF_ORG']}/members",
+                   {"email_address": f"staff-{tag}@gatehouse.example", "roles": ["gatehouse_platform_admin"]})["member"]
+    status, _ = read(f"roadmap-{tag}", mint(ENV["STAFF_ORG"], staff["member_id"], ["sso"]))
+    check(status == 200, f"HTTP {status}: configured staff read Acme's roadmap")
+
     step("An anonymous caller reads the public welcome article, not the roadmap")
     check(read(f"welcome-{tag}")[0] == 200, "welcome: HTTP 200")
     check(read(f"roadmap-{tag}")[0] == 404, "roadmap: HTTP 404")
@@ -234,7 +245,9 @@ def run():
         for f in failures:
             print(f"  - {f}")
         sys.exit(1)
-    print(f"{GREEN}{BOLD}Demo passed: publish → Stytch (and Descope), gated read, refusal, MFA, delete → cleanup.{END}")
+    print(f"{GREEN}{BOLD}Demo passed: publish → Stytch (and Descope), gated read, refusal, staff, MFA, delete → cleanup.{END}")
+    if "WEB_URL" in ENV:
+        print(f"\nThe same loop in a browser: {ENV['WEB_URL']}/ (make dev; examples/web/README.md)")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ echo "Seeding demo data (organizations, members, plans, articles):"
 cat <<INFO
 
 Try it:
+  in a browser:     http://127.0.0.1:${WEB_PORT:-3000}/   (sign in as a demo member, read, publish rules in the editor panel; examples/web)
   publish a rule:   curl -X POST -H 'authorization: Bearer sk-local-write' -H 'content-type: application/json' \\
                       http://127.0.0.1:${SANITY_PORT:-4100}/v2025-02-19/data/mutate/production \\
                       -d '{"mutations":[{"createOrReplace":{"_id":"rule-1","_type":"accessRule","stytchOrganizationId":"<acme id above>","plan":{"_type":"reference","_ref":"plan-pro"},"region":"eu","allowedContentTypes":["article"]}}]}'

@@ -131,9 +131,20 @@ impl Authorizer for AnyAuthorizer {
 /// documents, the other types list role names.
 pub const ROLES_EXPR: &str = r#"coalesce(select(_type == "gatedPage" => requiredRoles[]->descopeRoleKey, requiredRoles), [])"#;
 
+/// Plan slugs a document requires. The Studio stores references to published plans (`plan`;
+/// `accessPlan` for `gatedPage`); documents written before that hold the slugs as strings, and
+/// both are read. A reference whose plan is not published, or has no slug, becomes a plan nobody
+/// holds: the requirement stays (fail closed) rather than vanishing.
+pub const PLANS_EXPR: &str = concat!(
+    r#"(coalesce(select(_type == "gatedPage" => "#,
+    r#"requiredPlans[defined(_ref)]{"s": coalesce(@->planSlug.current, @->planSlug, "(unpublished plan)")}.s, "#,
+    r#"requiredPlans[defined(_ref)]{"s": coalesce(@->slug.current, @->slug, "(unpublished plan)")}.s), []) "#,
+    r#"+ coalesce(requiredPlans[!defined(_ref)], []))"#
+);
+
 pub const CONTENT: Mapper = &[
     ("type", "_type", AttrType::String),
-    ("required_plans", "coalesce(requiredPlans, [])", AttrType::List),
+    ("required_plans", PLANS_EXPR, AttrType::List),
     ("required_roles", ROLES_EXPR, AttrType::List),
     ("regions", "coalesce(regions, [])", AttrType::List),
     ("route", "coalesce(route, \"\")", AttrType::String),

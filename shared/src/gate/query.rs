@@ -13,7 +13,7 @@
 
 use std::sync::LazyLock;
 
-use crate::authz::{ROLES_EXPR, attr_projection};
+use crate::authz::{PLANS_EXPR, ROLES_EXPR, attr_projection};
 
 const GATED_ROUTES: &str = r#"*[_type == "accessRule" && defined(gatedRoutes)].gatedRoutes[].path"#;
 
@@ -21,9 +21,12 @@ pub fn with_gated_routes(read: &str) -> String {
     format!("{{\"g\": {GATED_ROUTES}}}{{\"r\": {read}}}.r")
 }
 
-/// What a read returns; `requiredRoles` as role keys, by the same expression the policies judge.
+/// What a read returns; `requiredPlans` as plan slugs and `requiredRoles` as role keys, by the
+/// expressions the policies judge.
 static FIELDS: LazyLock<String> = LazyLock::new(|| {
-    format!(r#"_id, _type, title, "slug": coalesce(slug.current, slug), route, body, requiredPlans, "requiredRoles": {}, regions, organizationId, _updatedAt"#, ROLES_EXPR)
+    format!(
+        r#"_id, _type, title, "slug": coalesce(slug.current, slug), route, body, "requiredPlans": {PLANS_EXPR}, "requiredRoles": {ROLES_EXPR}, regions, organizationId, _updatedAt"#
+    )
 });
 
 static ONE_BY_SLUG: LazyLock<String> = LazyLock::new(|| build_one(false));

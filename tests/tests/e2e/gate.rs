@@ -41,8 +41,8 @@ async fn world() -> &'static World {
             };
             s.mutate(json!([
                 doc("public", "article", json!({})),
-                doc("pro", "article", json!({"requiredPlans": ["pro"]})),
-                doc("free", "article", json!({"requiredPlans": ["free"]})),
+                doc("pro", "article", json!({"requiredPlans": [{"_key": "p", "_type": "reference", "_ref": "plan-pro"}]})),
+                doc("free", "article", json!({"requiredPlans": [{"_key": "p", "_type": "reference", "_ref": "plan-free"}]})),
                 doc("admins", "article", json!({"requiredPlans": ["pro"], "requiredRoles": ["admin"]})),
                 doc("eu", "article", json!({"regions": ["eu"]})),
                 doc("routed", "report", json!({"route": route})),

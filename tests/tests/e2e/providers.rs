@@ -328,7 +328,8 @@ async fn gated_reads_need_the_synced_plan_and_mfa_when_required() {
         let (t, other) = (f.target().await, f.target().await);
         let (id, page) = (format!("pv-g-{}", uid()), format!("pv-page-{}", uid()));
         s.mutate(json!([
-            {"create": {"_id": page, "_type": f.page_type(), "title": "Pro page", "slug": {"current": page}, "body": "secret", "requiredPlans": ["pro"]}},
+            {"create": {"_id": page, "_type": f.page_type(), "title": "Pro page", "slug": {"current": page}, "body": "secret",
+                "requiredPlans": [{"_key": "p", "_type": "reference", "_ref": if f == Flavor::Stytch { "plan-pro" } else { "aplan-pro" }}]}},
             {"create": f.rule(&id, &t, "pro", "eu", json!({"requiresMfa": true}))},
         ]))
         .await;
