@@ -129,6 +129,11 @@ class SanityWebhooks(unittest.TestCase):
         self.assertEqual(status, 200)
         return {h["name"]: h for h in body}
 
+    def hooks_list(self):
+        status, body = call("GET", self.sanity + H)
+        self.assertEqual(status, 200)
+        return body
+
     def writes(self):
         calls = call("GET", f"{self.sanity}/__gatehouse/calls", token=None)[1]["calls"]
         return sum(c["count"] for c in calls if c["method"] in ("POST", "PATCH", "DELETE") and "/hooks/" in c["path"])
@@ -231,7 +236,10 @@ class SanityWebhooks(unittest.TestCase):
 
     def test_refusals_are_one_line_and_change_nothing(self):
         self.assertEqual(self.run_cmd("--name-prefix", "old-").returncode, 0)  # something to leave alone
-        snapshot, writes = self.hooks(), self.writes()
+        for _ in range(2):  # two hooks with one name: which to update is unclear
+            self.assertEqual(call("POST", self.sanity + H, {"type": "document", "name": "dup-publish-sync", "url": "https://example.com/x",
+                                                            "dataset": "production", "apiVersion": "v2025-02-19", "rule": {"on": ["create"]}})[0], 201)
+        snapshot, writes = self.hooks_list(), self.writes()
         local = ["--publish-sync-url", f"{self.rx_url}/p/", "--delete-cleanup-url", f"{self.rx_url}/d/"]
         cases = {
             "plain http to a deployed URL": (dict(urls=["--publish-sync-url", "http://abc.lambda-url.eu-west-1.on.aws/", "--delete-cleanup-url", "https://x.on.aws/"]),
@@ -245,6 +253,7 @@ class SanityWebhooks(unittest.TestCase):
             "viewer token": (dict(token="sk-viewer", urls=local), "SANITY_AUTH_TOKEN lacks the sanity.project.webhooks grant"),
             "unknown token": (dict(token="sk-nope", urls=local), "SANITY_AUTH_TOKEN is not accepted for project demo: Session not found"),
             "no token": (dict(urls=local, SANITY_AUTH_TOKEN=None), "SANITY_AUTH_TOKEN is not set"),
+            "two hooks with the name": (dict(urls=local + ["--name-prefix", "dup-"]), "2 webhooks are named dup-publish-sync"),
         }
         # Refusals write nothing, so they can run side by side (saves CI seconds).
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
@@ -259,7 +268,7 @@ class SanityWebhooks(unittest.TestCase):
                 self.assertIn(text, lines[0])
                 self.assertEqual(p.stdout, "")
                 self.assertEqual(self.writes(), writes)
-                self.assertEqual(self.hooks(), snapshot)
+                self.assertEqual(self.hooks_list(), snapshot)
 
 
 if __name__ == "__main__":
