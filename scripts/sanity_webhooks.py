@@ -213,7 +213,7 @@ def main(argv=None):
             action = "replace" if "dataset" in changes else "update" if changes else "unchanged"
             plan.append((action, want, have, changes))
     except Refusal as e:
-        print(f"sanity-webhooks: refused: {e}", file=sys.stderr)
+        print(f"sanity-webhooks: refused: {' '.join(str(e).split())}", file=sys.stderr)  # one line, always
         return 1
 
     print(f"sanity-webhooks: project {project}, dataset {dataset}, IDP {args.idp}{' (dry run)' if args.dry_run else ''}")
