@@ -237,7 +237,7 @@ def run():
     mine = [d for d in deliveries if d["documentId"] == f"rule-acme-{tag}"]
     step("Webhook deliveries Sanity made for this rule")
     for d in mine:
-        print(f"  {d['webhookId']:<15} {d['operation']:<7} → HTTP {d['response'] and d['response']['status']} "
+        print(f"  {d['webhookName']:<24} {d['operation']:<7} → HTTP {d['response'] and d['response']['status']} "
               f"{json.loads(d['response']['body']).get('outcome') if d['response'] else d['error']} ({d['durationMs']} ms)")
     print()
     if failures:

@@ -57,6 +57,7 @@ DESCOPE_MANAGEMENT_KEY="K2local-management-key"
 SANITY_PROJECT="demo"
 SANITY_DATASET="production"
 SANITY_TOKEN="sk-local-read"
+SANITY_MANAGE_TOKEN="sk-local-manage"
 WEBHOOK_SECRET="whsec_local_demo"
 # Local only: the InsForge project's JWT secret (production: Secrets Manager, never in a file).
 INSFORGE_JWT_SECRET="insforge-local-jwt-secret-not-for-production-0001"
@@ -137,33 +138,13 @@ up() {
       "$descope_bin"
   fi
 
-  local proj='{_id, _type, _rev, "operation": delta::operation(), "before": before(){stytchOrganizationId, stytchUserId}, "dataset": sanity::dataset()}'
-  WEBHOOK_PROJECTION="$proj" LAMBDA_PORT="$LAMBDA_PORT" WEBHOOK_SECRET="$WEBHOOK_SECRET" \
-    DESCOPE="$descope" LAMBDA_DESCOPE_PORT="$LAMBDA_DESCOPE_PORT" \
-    WEBHOOK_RETRY_MS="$WEBHOOK_RETRY_MS" SANITY_DATASET="$SANITY_DATASET" \
-    "$VENV/bin/python" - >"$STATE/webhooks.json" <<'PY'
-import json, os
-port, proj = os.environ["LAMBDA_PORT"], os.environ["WEBHOOK_PROJECTION"]
-def hook(fn, on):
-    return {"id": fn, "name": f"gatehouse {fn}", "url": f"http://127.0.0.1:{port}/lambda-url/{fn}/",
-            "dataset": os.environ["SANITY_DATASET"], "filter": '_type == "accessRule"', "projection": proj,
-            "secret": os.environ["WEBHOOK_SECRET"], "on": on, "includeDrafts": False,
-            "retryDelayMs": int(os.environ["WEBHOOK_RETRY_MS"]), "maxRetries": 2, "timeoutMs": 30000, "enabled": True}
-hooks = [hook("publish-sync", ["create", "update"]), hook("delete-cleanup", ["delete"])]
-if os.environ["DESCOPE"] == "1":
-    # The Descope content model, on the Descope-backed functions. publish-sync also hears about
-    # the documents profiles reference (a tenant's plan, a role's key) and re-syncs the profiles.
-    dport = os.environ["LAMBDA_DESCOPE_PORT"]
-    dproj = proj.replace("before(){stytchOrganizationId, stytchUserId}", "before(){descopeLoginId, tenantId}")
-    for h, types in ((hook("publish-sync", ["create", "update"]), '["memberProfile", "organizationProfile", "accessRole", "accessPlan"]'),
-                     (hook("delete-cleanup", ["delete"]), '["memberProfile", "organizationProfile"]')):
-        h.update(id=h["id"] + "-descope", name=h["name"] + " (Descope)", url=h["url"].replace(f":{port}/", f":{dport}/"),
-                 filter=f"_type in {types}", projection=dproj)
-        hooks.append(h)
-print(json.dumps(hooks, indent=2))
-PY
+  # No webhook file: the hooks are registered below through the emulator's Webhooks API by
+  # scripts/sanity-webhooks, the command a deployment runs against Sanity. Token roles as in a
+  # real project: the functions' read token reads, the content token writes, only the manage
+  # token may change webhooks. Retries of API-created hooks wait WEBHOOK_RETRY_MS.
   start sanity env "${tls_env[@]}" SANITY_EMULATOR_PORT="$SANITY_PORT" SANITY_PROJECT_ID="$SANITY_PROJECT" \
-    SANITY_TOKENS="$SANITY_TOKEN,sk-local-write" SANITY_WEBHOOKS_FILE="$STATE/webhooks.json" \
+    SANITY_TOKENS="$SANITY_TOKEN:viewer,sk-local-write:editor,$SANITY_MANAGE_TOKEN:developer" \
+    SANITY_DATASETS="$SANITY_DATASET" SANITY_WEBHOOK_RETRY_DELAY_MS="$WEBHOOK_RETRY_MS" \
     node "$ROOT/emulators/sanity/server.js"
 
   wait_http moto "http://127.0.0.1:$MOTO_PORT/"
@@ -198,6 +179,20 @@ PY
     "$VENV/bin/python" "$ROOT/scripts/seed_secrets.py" >"$STATE/arns.env"
   # shellcheck disable=SC1091
   source "$STATE/arns.env"
+
+  log "registering the Sanity webhooks (scripts/sanity-webhooks)"
+  local hooks_env=(AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+                   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 SANITY_SECRET_ARN="$SANITY_SECRET_ARN"
+                   SANITY_AUTH_TOKEN="$SANITY_MANAGE_TOKEN" SANITY_API_HOST="$scheme://127.0.0.1:$SANITY_PORT"
+                   ${CA_FILE:+SSL_CERT_FILE="$CA_FILE"})
+  env "${hooks_env[@]}" "$ROOT/scripts/sanity-webhooks" --idp stytch \
+    --publish-sync-url "http://127.0.0.1:$LAMBDA_PORT/lambda-url/publish-sync/" \
+    --delete-cleanup-url "http://127.0.0.1:$LAMBDA_PORT/lambda-url/delete-cleanup/" >"$STATE/webhooks.log"
+  if [[ "$descope" == 1 ]]; then
+    env "${hooks_env[@]}" "$ROOT/scripts/sanity-webhooks" --idp descope \
+      --publish-sync-url "http://127.0.0.1:$LAMBDA_DESCOPE_PORT/lambda-url/publish-sync/" \
+      --delete-cleanup-url "http://127.0.0.1:$LAMBDA_DESCOPE_PORT/lambda-url/delete-cleanup/" >>"$STATE/webhooks.log"
+  fi
 
   local common="AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
 AWS_ACCESS_KEY_ID=test
@@ -267,6 +262,7 @@ STYTCH_SECRET=$STYTCH_SECRET
 SANITY_PROJECT=$SANITY_PROJECT
 SANITY_DATASET=$SANITY_DATASET
 SANITY_WRITE_TOKEN=sk-local-write
+SANITY_MANAGE_TOKEN=$SANITY_MANAGE_TOKEN
 WEBHOOK_SECRET=$WEBHOOK_SECRET
 INSFORGE_JWT_SECRET=$INSFORGE_JWT_SECRET
 $(cat "$STATE/arns.env")

@@ -7,21 +7,46 @@
 const http = require('node:http')
 const https = require('node:https')
 const fs = require('node:fs')
+const crypto = require('node:crypto')
 const {parse, evaluate, GroqSyntaxError} = require('groq-js')
 const {Store, MutationError} = require('./lib/store')
 const {WebhookEngine} = require('./lib/webhooks')
+const {parseHookInput, newHook, patchedHook, hookView, HookInputError} = require('./lib/hooksapi')
 const {sleep} = require('./lib/util')
 
 const MAX_BODY = 4 * 1024 * 1024
 const API_RE = /^\/v(\d{4}-\d{2}-\d{2}|X|1)\/data\/(query|mutate|doc)\/([^/]+)(?:\/(.*))?$/
+const HOOKS_RE = /^\/v(?:\d{4}-\d{2}-\d{2}|X|1)\/hooks\/projects\/([^/]+)(?:\/([^/]+))?$/
+const DATASETS_RE = /^\/v(?:\d{4}-\d{2}-\d{2}|X|1)\/projects\/([^/]+)\/datasets$/
+// Token roles, after Sanity's project roles: viewer reads; editor also writes documents;
+// developer and administrator also hold the sanity.project.webhooks grants.
+const ROLES = ['viewer', 'editor', 'developer', 'administrator']
+const CAN_WRITE = new Set(['editor', 'developer', 'administrator'])
+const CAN_MANAGE_HOOKS = new Set(['developer', 'administrator'])
 const PERSPECTIVE_CUTOFF = '2025-02-19'
 
 const REASONS = http.STATUS_CODES
 
+/** "token" or "token:role" entries -> Map(token -> role); a bare token is a developer token. */
+function parseTokens(list) {
+  const tokens = new Map()
+  for (const entry of list) {
+    const i = entry.lastIndexOf(':')
+    const role = i > 0 ? entry.slice(i + 1) : 'developer'
+    const token = i > 0 ? entry.slice(0, i) : entry
+    if (!ROLES.includes(role)) throw new Error(`token "${token}": unknown role "${role}" (one of ${ROLES.join(', ')})`)
+    tokens.set(token, role)
+  }
+  return tokens
+}
+
 function createEmulator(options = {}) {
   const config = {
     projectId: options.projectId || 'demo',
-    tokens: new Set(options.tokens || ['sk-local-read', 'sk-local-write']),
+    tokens: parseTokens(options.tokens || ['sk-local-read', 'sk-local-write']),
+    datasets: options.datasets || ['production'],
+    // Delivery settings for hooks-API webhooks, which the real API does not expose.
+    apiHookDefaults: {retryDelayMs: 30000, maxRetries: 2, timeoutMs: 30000, ...(options.apiHookDefaults || {})},
     log: options.log || (() => {}),
     tls: options.tls,
   }
@@ -99,10 +124,32 @@ function createEmulator(options = {}) {
     }
   }
 
-  function authorized(req) {
+  /** {role, token} for a known token, else {error: 'missing' | 'unknown'}. */
+  function authenticate(req) {
     const header = req.headers.authorization || ''
     const m = /^Bearer\s+(.+)$/i.exec(header)
-    return m && config.tokens.has(m[1].trim()) ? true : m ? 'unknown' : 'missing'
+    if (!m) return {error: 'missing'}
+    const token = m[1].trim()
+    return config.tokens.has(token) ? {role: config.tokens.get(token), token} : {error: 'unknown'}
+  }
+
+  function refuseUnauthenticated(req, res, auth) {
+    req.resume()
+    return auth.error === 'missing'
+      ? httpError(res, 401, 'Unauthorized - no valid token was provided')
+      : httpError(res, 401, 'Session not found', {errorCode: 'SIO-401-ANF'})
+  }
+
+  /** A stable, non-secret user id for a token, like the robot ids Sanity puts in createdByUserId. */
+  function robotId(token) {
+    return `p${crypto.createHash('sha256').update(token).digest('base64url').slice(0, 11)}`
+  }
+
+  /** The project's datasets: the configured ones and any that holds documents. */
+  function projectDatasets() {
+    const names = new Set(config.datasets)
+    for (const [name, docs] of store.datasets) if (docs.size) names.add(name)
+    return [...names].sort()
   }
 
   // `match` scopes a fault to requests whose query string or body contains that text (a test's
@@ -282,13 +329,21 @@ function createEmulator(options = {}) {
     return run
   }
 
-  async function handleMutate(req, res, url, dataset) {
+  async function handleMutate(req, res, url, dataset, role) {
     if (req.method !== 'POST') {
       httpError(res, 405, `Method ${req.method} not allowed on the mutate endpoint`)
       return
     }
     const body = await readJson(req, res)
     if (body === undefined) return
+    if (!CAN_WRITE.has(role)) {
+      // A read-only token: the real API refuses with 403 and this description.
+      const first = body && Array.isArray(body.mutations) && body.mutations[0] ? Object.keys(body.mutations[0])[0] : 'create'
+      const permission = first === 'delete' ? 'delete' : first === 'patch' ? 'update' : 'create'
+      const description = `the mutation(s) failed: Insufficient permissions; permission "${permission}" required`
+      send(res, 403, {error: {description, items: [], type: 'mutationError'}})
+      return
+    }
     if (!body || typeof body !== 'object' || Array.isArray(body) || !Array.isArray(body.mutations)) {
       send(res, 400, {
         error: {
@@ -489,6 +544,11 @@ function createEmulator(options = {}) {
       }
     }
 
+    const hooksMatch = HOOKS_RE.exec(path)
+    if (hooksMatch) return handleHooks(req, res, decodeURIComponent(hooksMatch[1]), hooksMatch[2] && decodeURIComponent(hooksMatch[2]))
+    const datasetsMatch = DATASETS_RE.exec(path)
+    if (datasetsMatch) return handleDatasets(req, res, decodeURIComponent(datasetsMatch[1]))
+
     const api = API_RE.exec(path)
     if (!api) return httpError(res, 404, `Not found: ${req.method} ${path}`)
     const [, version, endpoint, datasetRaw, rest] = api
@@ -497,13 +557,8 @@ function createEmulator(options = {}) {
       return send(res, 400, {error: {description: `Invalid dataset name "${dataset}"`, type: 'httpBadRequest'}})
     }
 
-    const auth = authorized(req)
-    if (auth !== true) {
-      req.resume()
-      return auth === 'missing'
-        ? httpError(res, 401, 'Unauthorized - no valid token was provided')
-        : httpError(res, 401, 'Session not found', {errorCode: 'SIO-401-ANF'})
-    }
+    const auth = authenticate(req)
+    if (auth.error) return refuseUnauthenticated(req, res, auth)
 
     if (endpoint === 'query') {
       if (rest) return httpError(res, 404, `Not found: ${req.method} ${path}`)
@@ -511,9 +566,73 @@ function createEmulator(options = {}) {
     }
     if (endpoint === 'mutate') {
       if (rest) return httpError(res, 404, `Not found: ${req.method} ${path}`)
-      return handleMutate(req, res, url, dataset)
+      return handleMutate(req, res, url, dataset, auth.role)
     }
     return handleDoc(req, res, dataset, rest)
+  }
+
+  // ------------------------------------------------------- Webhooks API
+
+  async function handleHooks(req, res, projectId, hookId) {
+    const auth = authenticate(req)
+    if (auth.error) return refuseUnauthenticated(req, res, auth)
+    if (projectId !== config.projectId) {
+      req.resume()
+      return httpError(res, 401, 'Session does not match project host')
+    }
+    const action = {GET: 'read', POST: 'create', PATCH: 'update', DELETE: 'delete'}[req.method]
+    const allowed = hookId ? ['GET', 'PATCH', 'DELETE'] : ['GET', 'POST']
+    if (!action || !allowed.includes(req.method)) {
+      req.resume()
+      return httpError(res, 405, `Method ${req.method} not allowed on ${hookId ? 'a webhook' : 'the webhooks list'}`)
+    }
+    // A token without the grant gets 401 on the real API, not 403 (README.md "Webhooks API").
+    if (!CAN_MANAGE_HOOKS.has(auth.role)) {
+      req.resume()
+      return httpError(res, 401, `Insufficient permissions; permission "sanity.project.webhooks/${action}" required`)
+    }
+    const apiHooks = () => hooks.webhooks.filter((h) => h.source === 'api')
+    const view = (h) => hookView(h, config.projectId)
+
+    if (!hookId && req.method === 'GET') return send(res, 200, apiHooks().map(view))
+    const existing = hookId ? apiHooks().find((h) => h.id === hookId) : null
+    if (hookId && !existing) {
+      req.resume()
+      return httpError(res, 404, `Webhook "${hookId}" not found`)
+    }
+    if (req.method === 'GET') return send(res, 200, view(existing))
+    if (req.method === 'DELETE') {
+      hooks.removeWebhook(hookId)
+      return send(res, 200, {id: hookId, deleted: 1})
+    }
+
+    const body = await readJson(req, res)
+    if (body === undefined) return
+    let fields
+    try {
+      fields = parseHookInput(body, {partial: req.method === 'PATCH', datasets: projectDatasets()})
+    } catch (err) {
+      if (err instanceof HookInputError) return httpError(res, 400, err.message)
+      throw err
+    }
+    let hook
+    try {
+      hook = req.method === 'POST'
+        ? hooks.addWebhook(newHook(fields, {defaults: config.apiHookDefaults, createdByUserId: robotId(auth.token)}))
+        : hooks.replaceWebhook(hookId, patchedHook(existing, fields))
+    } catch (err) {
+      return httpError(res, 400, err.message)
+    }
+    return send(res, req.method === 'POST' ? 201 : 200, view(hook))
+  }
+
+  function handleDatasets(req, res, projectId) {
+    const auth = authenticate(req)
+    if (auth.error) return refuseUnauthenticated(req, res, auth)
+    req.resume()
+    if (projectId !== config.projectId) return httpError(res, 401, 'Session does not match project host')
+    if (req.method !== 'GET') return httpError(res, 405, `Method ${req.method} not allowed on the datasets list`)
+    return send(res, 200, projectDatasets().map((name) => ({name, aclMode: 'public', createdAt: null, createdByUserId: null, tags: []})))
   }
 
   const onRequest = (req, res) => {
@@ -541,6 +660,17 @@ function main() {
     ? Number(process.env.SANITY_EMULATOR_PORT)
     : 4100
   const tokens = (process.env.SANITY_TOKENS || 'sk-local-read,sk-local-write').split(',').map((t) => t.trim()).filter(Boolean)
+  const datasets = (process.env.SANITY_DATASETS || 'production').split(',').map((t) => t.trim()).filter(Boolean)
+  const apiHookDefaults = {}
+  for (const [key, name] of [['retryDelayMs', 'SANITY_WEBHOOK_RETRY_DELAY_MS'], ['maxRetries', 'SANITY_WEBHOOK_MAX_RETRIES'], ['timeoutMs', 'SANITY_WEBHOOK_TIMEOUT_MS']]) {
+    if (process.env[name] === undefined || process.env[name] === '') continue
+    const n = Number(process.env[name])
+    if (!Number.isInteger(n) || n < 0) {
+      console.error(`sanity emulator: ${name} must be a non-negative integer`)
+      process.exit(1)
+    }
+    apiHookDefaults[key] = n
+  }
   const verbose = process.env.SANITY_EMULATOR_LOG === '1'
   let webhooks
   try {
@@ -554,6 +684,8 @@ function main() {
     emulator = createEmulator({
       projectId: process.env.SANITY_PROJECT_ID || 'demo',
       tokens,
+      datasets,
+      apiHookDefaults,
       webhooks,
       log: verbose ? (line) => console.error(`[sanity-emulator] ${line}`) : () => {},
       tls: process.env.SANITY_EMULATOR_TLS_CERT
@@ -561,7 +693,7 @@ function main() {
         : undefined,
     })
   } catch (err) {
-    console.error(`sanity emulator: invalid webhook configuration: ${err.message}`)
+    console.error(`sanity emulator: invalid configuration: ${err.message}`)
     process.exit(1)
   }
   const {server} = emulator

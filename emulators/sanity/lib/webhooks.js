@@ -12,13 +12,21 @@ const DEFAULTS = {
   secret: '',
   on: ['create', 'update', 'delete'],
   includeDrafts: false,
+  includeAllVersions: false,
+  httpMethod: 'POST',
+  headers: {},
   retryDelayMs: 30000,
   maxRetries: 2,
   timeoutMs: 30000,
   enabled: true,
+  // 'config' (SANITY_WEBHOOKS_FILE or PUT /__gatehouse/webhooks) or 'api' (the hooks API, which
+  // also keeps its own fields under `api`: see lib/hooksapi.js).
+  source: 'config',
 }
 
 const MAX_RESPONSE_BODY = 64 * 1024
+// The delivery methods Sanity offers (lib/hooksapi.js validates the same list on the hooks API).
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 function normalizeWebhook(raw, index) {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`webhook #${index} must be an object`)
@@ -30,6 +38,10 @@ function normalizeWebhook(raw, index) {
   }
   for (const key of ['retryDelayMs', 'maxRetries', 'timeoutMs']) {
     if (typeof hook[key] !== 'number' || hook[key] < 0) throw new Error(`webhook "${hook.id}": "${key}" must be a non-negative number`)
+  }
+  if (!HTTP_METHODS.includes(hook.httpMethod)) throw new Error(`webhook "${hook.id}": "httpMethod" must be one of ${HTTP_METHODS.join(', ')}`)
+  if (!hook.headers || typeof hook.headers !== 'object' || Array.isArray(hook.headers) || Object.values(hook.headers).some((v) => typeof v !== 'string')) {
+    throw new Error(`webhook "${hook.id}": "headers" must be an object of strings`)
   }
   if (typeof hook.filter !== 'string' || typeof hook.projection !== 'string') {
     throw new Error(`webhook "${hook.id}": "filter" and "projection" must be strings`)
@@ -91,6 +103,29 @@ class WebhookEngine {
     this.webhooks = normalizeWebhooks(list)
   }
 
+  /** Hooks API: one more webhook, through the same checks and delivery path as the file's. */
+  addWebhook(raw) {
+    const list = normalizeWebhooks([...this.webhooks, raw])
+    this.webhooks = list
+    return list[list.length - 1]
+  }
+
+  /** Hooks API: replaces webhook `id` by `raw` (normalized), keeping its place in the list. */
+  replaceWebhook(id, raw) {
+    const i = this.webhooks.findIndex((h) => h.id === id)
+    if (i < 0) return null
+    const next = [...this.webhooks]
+    next[i] = raw
+    this.webhooks = normalizeWebhooks(next)
+    return this.webhooks[i]
+  }
+
+  removeWebhook(id) {
+    const before = this.webhooks.length
+    this.webhooks = this.webhooks.filter((h) => h.id !== id)
+    return this.webhooks.length !== before
+  }
+
   reset({webhooks = false} = {}) {
     this.generation++
     this.deliveries = []
@@ -112,8 +147,9 @@ class WebhookEngine {
   async onTransaction({dataset, transactionId, timestamp, changes, publishedDocs}) {
     for (const change of changes) {
       for (const hook of this.webhooks) {
-        if (!hook.enabled || hook.dataset !== dataset || !hook.on.includes(change.operation)) continue
-        if (!hook.includeDrafts && (change.id.startsWith('drafts.') || change.id.startsWith('versions.'))) continue
+        if (!hook.enabled || (hook.dataset !== dataset && hook.dataset !== '*') || !hook.on.includes(change.operation)) continue
+        if (!hook.includeDrafts && change.id.startsWith('drafts.')) continue
+        if (!hook.includeAllVersions && change.id.startsWith('versions.')) continue
         const options = {
           dataset: publishedDocs,
           params: {},
@@ -194,6 +230,8 @@ class WebhookEngine {
   async _attempt(hook, event, attempt, isLastAllowed, gen) {
     const timestampMs = Date.now()
     const headers = {
+      // Static headers first: the delivery headers below are Sanity's own and win.
+      ...Object.fromEntries(Object.entries(hook.headers).map(([k, v]) => [k.toLowerCase(), v])),
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(event.body)),
       'user-agent': 'Sanity.io webhook delivery',
@@ -212,7 +250,7 @@ class WebhookEngine {
     let response = null
     let error = null
     try {
-      response = await postOnce(hook.url, headers, event.body, hook.timeoutMs)
+      response = await sendOnce(hook.httpMethod, hook.url, headers, event.body, hook.timeoutMs)
     } catch (err) {
       error = err.message || String(err)
     }
@@ -221,6 +259,7 @@ class WebhookEngine {
     const entry = {
       seq: 0,
       webhookId: hook.id,
+      webhookName: hook.name,
       documentId: event.documentId,
       operation: event.operation,
       transactionId: event.transactionId,
@@ -228,7 +267,7 @@ class WebhookEngine {
       attempt,
       startedAt,
       durationMs: Math.round(durationMs * 100) / 100,
-      request: {url: hook.url, headers, body: event.body},
+      request: {method: hook.httpMethod, url: hook.url, headers, body: event.body},
       response,
       error,
       final: !retryable || isLastAllowed,
@@ -292,7 +331,7 @@ function publicEntry(entry) {
   return rest
 }
 
-function postOnce(url, headers, body, timeoutMs) {
+function sendOnce(method, url, headers, body, timeoutMs) {
   return new Promise((resolve, reject) => {
     const u = new URL(url)
     const mod = u.protocol === 'https:' ? https : http
@@ -303,7 +342,8 @@ function postOnce(url, headers, body, timeoutMs) {
       clearTimeout(timer)
       fn(v)
     }
-    const req = mod.request(u, {method: 'POST', headers, agent: false}, (res) => {
+    // Sanity sends the projection as the body whatever the method (docs page `webhooks-api`).
+    const req = mod.request(u, {method, headers, agent: false}, (res) => {
       const chunks = []
       let size = 0
       res.on('data', (c) => {

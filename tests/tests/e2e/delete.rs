@@ -27,7 +27,7 @@ async fn delete_clears_and_keeps_other_keys_and_a_second_delivery_is_already_cle
     s.mutate(json!([{ "delete": { "id": id } }])).await;
     s.idle().await;
     let d = s.deliveries(&id).await;
-    let del = d.iter().rev().find(|x| x["webhookId"] == "delete-cleanup").unwrap();
+    let del = d.iter().rev().find(|x| x["webhookName"] == "gatehouse-delete-cleanup").unwrap();
     assert_eq!(del["response"]["status"], 200);
     assert_eq!(outcome(del), "cleared");
     assert_eq!(s.org_metadata(&org).await, json!({"crm": "x"}));
@@ -64,7 +64,7 @@ async fn deleting_a_rule_that_does_not_own_the_org_is_not_owned() {
     s.mutate(json!([{ "create": rule(&other, Some(&org), None, json!({})) }])).await; // 409 conflict
     s.mutate(json!([{ "delete": { "id": other } }])).await;
     s.idle().await;
-    let del = s.deliveries(&other).await.into_iter().rev().find(|x| x["webhookId"] == "delete-cleanup").unwrap();
+    let del = s.deliveries(&other).await.into_iter().rev().find(|x| x["webhookName"] == "gatehouse-delete-cleanup").unwrap();
     assert_eq!(outcome(&del), "not_owned");
     assert_eq!(s.org_metadata(&org).await["sanity_access"]["source"]["documentId"], owner);
 }
@@ -147,7 +147,7 @@ async fn stytch_500_on_delete_is_503_then_redelivery_converges() {
     s.stytch_fault("PUT", &path, json!({"status": 500}), 1000).await;
     s.mutate(json!([{ "delete": { "id": id } }])).await;
     s.idle().await;
-    let del: Vec<Value> = s.deliveries(&id).await.into_iter().filter(|x| x["webhookId"] == "delete-cleanup").collect();
+    let del: Vec<Value> = s.deliveries(&id).await.into_iter().filter(|x| x["webhookName"] == "gatehouse-delete-cleanup").collect();
     assert_eq!(del.len(), 3);
     assert!(del.iter().all(|x| x["response"]["status"] == 503));
     assert_eq!(s.org_metadata(&org).await["sanity_access"]["source"]["documentId"], id, "unchanged while Stytch fails");

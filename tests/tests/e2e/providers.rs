@@ -178,7 +178,7 @@ impl Flavor {
 }
 
 fn last_outcome(deliveries: &[Value], webhook_prefix: &str) -> (u64, Value) {
-    let d = deliveries.iter().rev().find(|d| d["webhookId"].as_str().is_some_and(|w| w.starts_with(webhook_prefix))).expect("a delivery");
+    let d = deliveries.iter().rev().find(|d| d["webhookName"].as_str().is_some_and(|w| w.starts_with(webhook_prefix))).expect("a delivery");
     let status = d["response"]["status"].as_u64().unwrap_or(0);
     (status, d["response"]["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null))
 }
@@ -267,7 +267,7 @@ async fn a_target_owned_by_one_rule_is_not_taken_by_another() {
         s.idle().await;
         s.mutate(json!([{"create": f.rule(&b, &t, "free", "us", json!({}))}])).await;
         s.idle().await;
-        let (status, body) = last_outcome(&s.deliveries(&b).await, "publish-sync");
+        let (status, body) = last_outcome(&s.deliveries(&b).await, "gatehouse-publish-sync");
         assert_eq!((status, body["outcome"].as_str()), (409, Some("conflict")), "{f:?}: {body}");
         assert_eq!(body["owner"], a.as_str(), "{f:?}");
         assert_eq!(f.synced(&t).await, norm(&"pro".into(), &"eu".into(), &a.clone().into()), "{f:?}: untouched");
@@ -275,7 +275,7 @@ async fn a_target_owned_by_one_rule_is_not_taken_by_another() {
         s.mutate(json!([{"delete": {"id": b}}])).await;
         s.idle().await;
         assert_eq!(f.synced(&t).await["owner"], a.as_str(), "{f:?}");
-        let (_, body) = last_outcome(&s.deliveries(&b).await, "delete-cleanup");
+        let (_, body) = last_outcome(&s.deliveries(&b).await, "gatehouse-delete-cleanup");
         assert_eq!(body["outcome"], "not_owned", "{f:?}: {body}");
         s.mutate(json!([{"delete": {"id": a}}])).await;
         s.idle().await;
