@@ -126,9 +126,9 @@ check() {  # name, principal attrs, resource attrs, want effect; the PDP's answe
   [[ "$effect" == "$4" ]] || fail "$1: want $4, got ${effect:-nothing}: $OUT"
   say "  $1 -> $effect ($(ms "$t") ms)"
 }
-check "anonymous reads public content" "$ANON"',"auth_methods":[]' "$PUBLIC" EFFECT_ALLOW
+check "anonymous reads public content" "$ANON"',"auth_methods":[],"platform_staff":false' "$PUBLIC" EFFECT_ALLOW
 [[ "$OUT" != *validationErrors* ]] || fail "public: the request itself was invalid: $OUT"
-check "anonymous reads content needing plan pro" "$ANON"',"auth_methods":[]' "$PRO" EFFECT_DENY
+check "anonymous reads content needing plan pro" "$ANON"',"auth_methods":[],"platform_staff":false' "$PRO" EFFECT_DENY
 # Denied by the policy, not by the schema (the request carries every attribute).
 [[ "$OUT" != *validationErrors* ]] || fail "plan pro: the request itself was invalid: $OUT"
 # auth_methods is informational (no condition reads it): only schema enforcement "reject" denies a

@@ -316,7 +316,7 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any], list[tuple[str, di
          lambda t, _l: props(t, "PublishSync5xxAlarm")["Metrics"].pop(2)),  # provider_unavailable
         ("gated-content 5xx alarm misses cms_unavailable",
          lambda t, _l: props(t, "GatedContent5xxAlarm")["Metrics"].pop(1)),
-        ("5xx alarm sums a 200 outcome", lambda t, _l: dims(t, "PublishSync5xxAlarm", 3)[1].update(Value="synced")),
+        ("5xx alarm sums a 200 outcome", lambda t, _l: dims(t, "PublishSync5xxAlarm", 2)[1].update(Value="synced")),
         ("401 alarm on the wrong code", lambda t, _l: props(t, "PublishSync401Alarm")["Dimensions"][1].update(
             Value="bad_request")),
         ("failed alarm misses bad_request", lambda t, _l: props(t, "ReconcileFailedAlarm")["Metrics"].pop(1)),

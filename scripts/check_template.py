@@ -112,7 +112,9 @@ LAYER_ARN_BAD = ("cerbos", "arn:aws:lambda:eu-west-1:123456789012:layer:cerbos-l
 # function has exactly COMMON_ENV plus these: anything else (a CERBOS_* on a sync function) fails.
 FUNCTION_ENV: dict[str, dict[str, Any]] = {
     "GatedContentFunction": {"ACCESS_CACHE_TTL_S": {"Ref": "AccessCacheTtlSeconds"},
-                             "CONTENT_TYPES": {"Fn::Join": [",", {"Ref": "ContentTypes"}]}, **CORS_ENV, **CERBOS_ENV},
+                             "CONTENT_TYPES": {"Fn::Join": [",", {"Ref": "ContentTypes"}]}, **CORS_ENV, **CERBOS_ENV,
+                             "PLATFORM_ORGANIZATION_IDS": {"Ref": "PlatformOrganizationIds"},
+                             "PLATFORM_TENANT_IDS": {"Ref": "PlatformTenantIds"}},
     "TokenExchangeFunction": {"INSFORGE_SECRET_ARN": {"Ref": "InsForgeSecretArn"}, **CORS_ENV},
     "ReconcileFunction": {
         "RECONCILE_CONCURRENCY": "4",
@@ -921,9 +923,9 @@ EMF_NAMESPACE = "gatehouse"
 LAMBDA_NAMESPACE = "AWS/Lambda"
 GE, GT = "GreaterThanOrEqualToThreshold", "GreaterThanThreshold"
 # Error codes (shared/src/error.rs Error::code) whose status is >= 500, per kind of function.
-SYNC_5XX = ("cms_unavailable", "provider_unavailable", "internal_error")
-GATE_5XX = ("cms_unavailable", "provider_unavailable", "authz_unavailable", "session_keys_unavailable", "internal_error")
-TOKEN_5XX = ("session_keys_unavailable", "internal_error")
+SYNC_5XX = ("cms_unavailable", "provider_unavailable")
+GATE_5XX = ("cms_unavailable", "provider_unavailable", "authz_unavailable", "session_keys_unavailable")
+TOKEN_5XX = ("session_keys_unavailable",)
 SESSION_THRESHOLD = ref("SessionRejectionsAlarmThreshold")
 
 

@@ -17,13 +17,16 @@ cargo build --workspace --all-targets
 section "Sanity emulator + @sanity/client compatibility"
 (cd emulators/sanity && npm test)
 
+section "scripts/sanity-webhooks against moto and the Sanity emulator (Webhooks API)"
+.venv/bin/python scripts/test_sanity_webhooks.py
+
 section "Stytch emulator + official stytch SDK compatibility"
 (cd emulators/stytch/sdk-test && STYTCH_EMULATOR_BIN="$ROOT/target/debug/stytch-emulator" npm test)
 
 section "Descope emulator + official @descope/node-sdk compatibility"
 (cd emulators/descope/sdk-test && DESCOPE_EMULATOR_BIN="$ROOT/target/debug/descope-emulator" npm test)
 
-section "Studio schema validators"
+section "Studio (sanity 5.31.2: schema validation, validateDocument, sanity build)"
 (cd studio && npm test)
 
 section "Cerbos policies (cerbos compile: every policy compiles, policies/tests/*_test.yaml pass)"
@@ -44,5 +47,11 @@ scripts/pg.sh up
 # package changes feature unification and rebuilds half the dependency tree).
 PG_URL="$(scripts/pg.sh env | sed -n 's/^PG_URL=//p')" \
   cargo test --workspace -- --test-threads "${E2E_THREADS:-8}"
+
+section "example web app in Chromium (examples/web: unit + real-browser tests against the test stack)"
+examples/web/test/run.sh
+
+section "alarms watch metrics the functions emitted (scripts/check_alarm_metrics.py on .stack/test/*.log)"
+.venv/bin/python scripts/check_alarm_metrics.py
 
 section "all tests passed"
