@@ -267,9 +267,19 @@ impl Stack {
         r.body["deliveries"].as_array().unwrap().iter().filter(|d| d["documentId"] == doc).cloned().collect()
     }
 
-    pub async fn redeliver(&self, webhook: &str, seq: u64) -> Value {
+    /// Redelivers delivery `seq` of the stack's webhook for `function` (`publish-sync`,
+    /// `delete-cleanup`), registered by scripts/sanity-webhooks as `gatehouse-<function>`.
+    pub async fn redeliver(&self, function: &str, seq: u64) -> Value {
+        let hooks = self.send(self.http.get(format!("{}/__gatehouse/webhooks", self.var("SANITY_URL")))).await;
+        let name = format!("gatehouse-{function}");
+        let id = hooks.body["webhooks"]
+            .as_array()
+            .and_then(|hs| hs.iter().find(|h| h["name"] == name.as_str()))
+            .and_then(|h| h["id"].as_str())
+            .unwrap_or_else(|| panic!("no webhook named {name}: {}", hooks.body))
+            .to_string();
         let r = self
-            .send(self.http.post(format!("{}/__gatehouse/webhooks/{webhook}/redeliver", self.var("SANITY_URL"))).json(&json!({"seq": seq})))
+            .send(self.http.post(format!("{}/__gatehouse/webhooks/{id}/redeliver", self.var("SANITY_URL"))).json(&json!({"seq": seq})))
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
         r.body["delivery"].clone()

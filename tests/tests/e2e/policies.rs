@@ -42,7 +42,8 @@ async fn world() -> &'static World {
             let a_member = s.create_member(&org_a, &[]).await;
             let a_admin = s.create_member(&org_a, &["stytch_admin"]).await;
             let b_member = s.create_member(&org_b, &[]).await;
-            let b_staff = s.create_member(&org_b, &["gatehouse_platform_admin"]).await;
+            // Staff: the role in the stack's configured staff organization (PLATFORM_ORGANIZATION_IDS).
+            let b_staff = s.create_member(s.var("STAFF_ORG"), &["gatehouse_platform_admin"]).await;
             let c_member = s.create_member(&org_c, &[]).await;
             let doc = |name: &str, ty: &str, extra: Value| {
                 let mut d = json!({"_id": format!("pol-{name}-{tag}"), "_type": ty, "title": name, "slug": {"current": format!("pol-{name}-{tag}")}, "body": format!("body of {name}")});
@@ -91,7 +92,7 @@ async fn token(w: &World, who: Who) -> Option<String> {
         Who::AMember => (&w.org_a, &w.a_member, &["email_otp"]),
         Who::AAdmin => (&w.org_a, &w.a_admin, &["email_otp"]),
         Who::BMember => (&w.org_b, &w.b_member, &["email_otp"]),
-        Who::Staff => (&w.org_b, &w.b_staff, &["email_otp"]),
+        Who::Staff => (stack().var("STAFF_ORG"), &w.b_staff, &["email_otp"]),
         Who::CMember => (&w.org_c, &w.c_member, &["email_otp"]),
         Who::CMemberMfa => (&w.org_c, &w.c_member, &["email_otp", "totp"]),
     };
