@@ -268,13 +268,14 @@ impl Stack {
     }
 
     /// Redelivers delivery `seq` of the stack's webhook for `function` (`publish-sync`,
-    /// `delete-cleanup`), registered by scripts/sanity-webhooks as `gatehouse-<function>`.
+    /// `delete-cleanup`, registered by scripts/sanity-webhooks as `gatehouse-<function>`), or of
+    /// the webhook with that id.
     pub async fn redeliver(&self, function: &str, seq: u64) -> Value {
         let hooks = self.send(self.http.get(format!("{}/__gatehouse/webhooks", self.var("SANITY_URL")))).await;
         let name = format!("gatehouse-{function}");
         let id = hooks.body["webhooks"]
             .as_array()
-            .and_then(|hs| hs.iter().find(|h| h["name"] == name.as_str()))
+            .and_then(|hs| hs.iter().find(|h| h["name"] == name.as_str() || h["id"] == function))
             .and_then(|h| h["id"].as_str())
             .unwrap_or_else(|| panic!("no webhook named {name}: {}", hooks.body))
             .to_string();
