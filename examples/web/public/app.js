@@ -98,6 +98,7 @@ function renderList(kind, r) {
       el("a", { href: `#/doc/${encodeURIComponent(String(d.slug || ""))}`, textContent: String(d.title || d.slug || d._id) }),
       el("span", { className: `badge ${pub ? "public" : "gated"}`, textContent: pub ? "public" : "gated" }));
     li.dataset.slug = String(d.slug || "");
+    li.dataset.id = String(d._id || "");
     li.dataset.public = String(pub);
     return li;
   }));
