@@ -569,16 +569,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
     /// Clears the `previous` targets the rule no longer points at, if it still owns them.
     /// Returns the last one cleared.
     async fn clear_previous(&self, previous: &[Target], current: Option<&Target>, rule_id: &str, deadline: Deadline) -> Result<Option<String>, Error> {
-        let mut cleared = None;
-        for old in previous {
-            if Some(old) == current || self.idp.validate_target(old).is_err() {
-                continue;
-            }
-            if self.clear_if_owned(old, rule_id, deadline).await? == Outcome::Cleared {
-                cleared = Some(old.id.clone());
-            }
-        }
-        Ok(cleared)
+        self.clear_owned(previous.iter().filter(|old| Some(*old) != current), rule_id, deadline).await
     }
 
     /// Clears each of `targets` this rule still owns (an invalid rule grants nothing). Returns

@@ -559,21 +559,6 @@ fn reconcile_scenarios() -> Vec<(&'static str, Scenario)> {
     ]
 }
 
-async fn put_secret(name: &str, value: &str) -> String {
-    let s = stack();
-    let r = s
-        .request_with(
-            s.http
-                .post(format!("{}/", s.var("MOTO_URL")))
-                .header("x-amz-target", "secretsmanager.CreateSecret")
-                .header("content-type", "application/x-amz-json-1.1")
-                .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20261202/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=x")
-                .body(json!({"Name": name, "SecretString": value}).to_string()),
-        )
-        .await;
-    r.body["ARN"].as_str().unwrap_or_else(|| panic!("moto: {}", r.body)).to_string()
-}
-
 fn all_scenarios() -> Vec<(&'static str, Scenario)> {
     let mut v = sync_scenarios();
     v.extend(browser_scenarios());

@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::*;
 
@@ -13,23 +13,6 @@ const CANARY: &str = "sk-CANARY-must-never-be-printed";
 
 fn binary(name: &str) -> String {
     format!("{}/../target/debug/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Stores a secret in moto through its JSON API (the same wire protocol the AWS SDK speaks).
-async fn put_secret(name: &str, value: &str) -> String {
-    let s = stack();
-    let r = s
-        .http
-        .post(format!("{}/", s.var("MOTO_URL")))
-        .header("x-amz-target", "secretsmanager.CreateSecret")
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20261123/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=x")
-        .body(json!({"Name": name, "SecretString": value}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
-    v["ARN"].as_str().unwrap_or_else(|| panic!("moto: {v}")).to_string()
 }
 
 struct Run {
