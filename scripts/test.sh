@@ -45,4 +45,7 @@ scripts/pg.sh up
 PG_URL="$(scripts/pg.sh env | sed -n 's/^PG_URL=//p')" \
   cargo test --workspace -- --test-threads "${E2E_THREADS:-8}"
 
+section "arm64 package (sam build, as deployed) + checks: aarch64 ELF, glibc <= 2.34, no aws-lc, smoke under qemu"
+scripts/check-package.sh
+
 section "all tests passed"

@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod gate;
 pub mod http;
 pub mod idp;
+pub mod jwt;
 pub mod log;
 pub mod ratelimit;
 pub mod reconcile;
