@@ -10,6 +10,7 @@
 #          because it is not a package registry and may refuse a fresh machine).
 #   - gcc-aarch64-linux-gnu (ring's C and assembly), binutils (objdump), libc6-dev-arm64-cross
 #     (qemu's sysroot), qemu-user (qemu-aarch64): apt.
+# ARM64_TOOLCHAIN=debian skips step 1 (the same compiler on every machine, e.g. for CI caches).
 # arm64_toolchain exports PATH, RUSTC, CARGO, ARM64_RUST (how the std was found) and CARGO_TARGET_DIR
 # (target/arm64, so Debian's rustc never shares artifacts with rustup's). When something cannot be
 # installed it prints ONE line naming what is missing and returns 1.
@@ -55,11 +56,15 @@ arm64_toolchain() {
   # The Rust std, in the order above.
   local active
   active="$(command -v rustc || true)"
-  if [[ -n "$active" ]] && _arm64_rustc_ok "$active" && _arm64_has_std "$active"; then
+  if [[ "${ARM64_TOOLCHAIN:-}" != debian && -n "$active" ]] && _arm64_rustc_ok "$active" && _arm64_has_std "$active"; then
     ARM64_RUST="active rustc ($("$active" --version))"
   elif { [[ -x /usr/bin/rustc ]] && _arm64_rustc_ok /usr/bin/rustc && _arm64_has_std /usr/bin/rustc; } ||
        { _arm64_apt rustc-web cargo-web libstd-rust-web-dev:arm64 && _arm64_rustc_ok /usr/bin/rustc && _arm64_has_std /usr/bin/rustc; }; then
     export PATH="$root/.venv/bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo
+    # cargo-lambda runs `$RUSTUP +stable target add` when rustup's toolchain lacks the target
+    # (cargo-lambda-build src/toolchain.rs): a download from rustup's host for a std Debian's
+    # rustc cannot use anyway. `true` makes that step a no-op.
+    export RUSTUP=true
     ARM64_RUST="Debian rustc-web ($(/usr/bin/rustc --version))"
   elif command -v rustup >/dev/null && rustup target add "$ARM64_TRIPLE" >>"$ARM64_APT_LOG" 2>&1 && _arm64_has_std "$active"; then
     ARM64_RUST="rustup target add ($("$active" --version))"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI checks on what users deploy (the arm64 `sam build` output of scripts/package.sh):
 #   1. no aws-lc in any function's release dependency tree (ring is the one crypto provider)
-#   2. each bootstrap is an aarch64 ELF needing at most GLIBC 2.34 (provided.al2023)
+#   2. each bootstrap is an aarch64 ELF needing at most GLIBC 2.34 (provided.al2023), with no
+#      aws-lc linked in
 #   3. the smoke scenario, the arm64 binaries under qemu-aarch64 behind the benchmark's Lambda
 #      Runtime API (tests/src/bin/bench.rs, BENCH_ONLY=smoke) against a private local stack
 #      (HTTPS emulators, moto; stack.sh profile `package`, its own ports):
@@ -13,7 +14,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-LOCK=/tmp/gatehouse-cargo.lock
+LOCK="${GATEHOUSE_CARGO_LOCK:-/tmp/gatehouse-cargo.lock}"  # one cargo build at a time on the machine
 FUNCTIONS=(publish-sync delete-cleanup gated-content token-exchange reconcile)
 GLIBC_MAX=2.34
 log() { printf 'check-package: %s\n' "$*"; }
@@ -49,7 +50,9 @@ for f in "${FUNCTIONS[@]}"; do
   [[ "$fmt" == elf64-littleaarch64 && "$arch" == aarch64 ]] || { log "FAIL: $f is $fmt/$arch, not an aarch64 ELF"; exit 1; }
   [[ -n "$glibc" && "$(printf '%s\n%s\n' "$glibc" "$GLIBC_MAX" | sort -V | tail -n 1)" == "$GLIBC_MAX" ]] ||
     { log "FAIL: $f needs GLIBC_$glibc (provided.al2023 has $GLIBC_MAX)"; exit 1; }
-  printf '  %-16s %s, highest symbol GLIBC_%s (<= %s)\n' "$f" "$fmt" "$glibc" "$GLIBC_MAX"
+  # What was linked, not only what cargo tree resolves: aws-lc's own strings in the binary.
+  if grep -aq "AWS-LC" "$bin"; then log "FAIL: $f contains aws-lc (AWS-LC strings in $bin)"; exit 1; fi
+  printf '  %-16s %s, highest symbol GLIBC_%s (<= %s), no aws-lc\n' "$f" "$fmt" "$glibc" "$GLIBC_MAX"
 done
 
 # 3. smoke under qemu.

@@ -15,7 +15,7 @@ cd "$ROOT"
 source "$ROOT/scripts/arm64-toolchain.sh"
 arm64_toolchain "$ROOT" || exit 1
 export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
-LOCK=/tmp/gatehouse-cargo.lock
+LOCK="${GATEHOUSE_CARGO_LOCK:-/tmp/gatehouse-cargo.lock}"  # one cargo build at a time on the machine
 OUT="$ROOT/target/package"
 log() { printf 'package: %s\n' "$*"; }
 
@@ -24,7 +24,7 @@ mapfile -t PAIRS < <(awk '/^  [A-Za-z0-9]+:$/ {id=$1; sub(":", "", id)} /^      
 [[ ${#PAIRS[@]} -gt 0 ]] || { log "no rust-cargolambda functions found in template.yaml"; exit 1; }
 pkgs=(); for p in "${PAIRS[@]}"; do pkgs+=(-p "${p%% *}"); done
 
-log "toolchain: $ARM64_RUST; cargo-lambda $(cargo-lambda --version 2>/dev/null | awk '{print $2}'); $(sam --version)"
+log "toolchain: $ARM64_RUST; $(cargo lambda --version 2>/dev/null); $(sam --version)"
 t=$SECONDS
 log "cargo lambda build --release --arm64 ${pkgs[*]} (target dir ${CARGO_TARGET_DIR#"$ROOT"/})"
 flock "$LOCK" cargo lambda build --release --arm64 --quiet "${pkgs[@]}"
