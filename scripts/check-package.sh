@@ -56,14 +56,15 @@ for f in "${FUNCTIONS[@]}"; do
 done
 
 # 3. smoke under qemu.
-if [[ ! -x target/debug/bench || ! -x target/debug/stytch-emulator ]]; then
+STYTCH_BIN="${STYTCH_EMULATOR_BIN:-$ROOT/target/debug/stytch-emulator}"
+if [[ ! -x target/debug/bench || ! -x "$STYTCH_BIN" ]]; then
   log "building the benchmark driver and the Stytch emulator (x86_64 debug)"
   flock "$LOCK" cargo build --quiet -p gatehouse-tests --bin bench -p stytch-emulator
 fi
 export MOTO_PORT=34566 SANITY_PORT=34100 STYTCH_PORT=34200 LAMBDA_PORT=39000 LAMBDA_CONSUMER_PORT=39001 \
   DESCOPE_PORT=34300 LAMBDA_DESCOPE_PORT=39002 CERBOS_HTTP_PORT=33592 CERBOS_GRPC_PORT=33593
 trap 'scripts/stack.sh down package >/dev/null 2>&1 || true' EXIT
-STACK_TLS=1 STACK_FUNCTIONS=0 STACK_DESCOPE=0 STYTCH_EMULATOR_BIN="$ROOT/target/debug/stytch-emulator" \
+STACK_TLS=1 STACK_FUNCTIONS=0 STACK_DESCOPE=0 STYTCH_EMULATOR_BIN="$STYTCH_BIN" \
   scripts/stack.sh up package >/dev/null
 t=$SECONDS
 BENCH_STACK=package BENCH_ONLY=smoke BENCH_BIN_DIR="$ROOT/target/package" \
