@@ -1,5 +1,5 @@
 # gatehouse: the two commands a new user needs are `make demo` and `make test`.
-.PHONY: dev demo test bench down lint
+.PHONY: dev demo test bench package check-package down lint
 
 dev:   ## local stack with demo data, until Ctrl-C
 	scripts/dev.sh
@@ -12,6 +12,12 @@ test:  ## every test (installs tools, builds, runs unit, emulator, SDK, template
 
 bench: ## release builds + the local stack, then cold start, memory, latency, calls and sizes (BENCHMARKS.md)
 	scripts/bench.sh
+
+package: ## arm64 sam build of every function and the Cerbos layer, Lambda zips and sizes (docs/deploy.md)
+	scripts/package.sh
+
+check-package: ## package, then check the arm64 artifacts (ELF, glibc, no aws-lc, smoke under qemu)
+	scripts/check-package.sh
 
 down:  ## stop a stack left running (dev and test profiles)
 	scripts/stack.sh down dev; scripts/stack.sh down test; scripts/stack.sh down bench

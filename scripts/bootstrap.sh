@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Bootstrap the project's local tools. Idempotent and fast when nothing changed.
-#   - ./.venv (python3 -m venv) with requirements-tools.txt (cargo-lambda, moto[server], cfn-lint)
+#   - ./.venv (python3 -m venv) with requirements-tools.txt (cargo-lambda, moto[server], cfn-lint,
+#     aws-sam-cli)
 #   - ./.venv/bin/zig -> the venv's ziglang zig binary, so cargo-lambda finds zig when it is
 #     started from a PATH without `python3 -m ziglang` (e.g. by `sam build`)
 #   - `npm ci` in each Node folder that has a package-lock.json and stale/missing node_modules
-#   - SAM_CLI=1: also aws-sam-cli (pinned below) into the same venv
 # Usage: scripts/bootstrap.sh            (then: source .venv/bin/activate, or use .venv/bin/...)
 set -euo pipefail
 
@@ -14,7 +14,6 @@ cd "$ROOT"
 VENV="$ROOT/.venv"
 REQ="$ROOT/requirements-tools.txt"
 STAMP="$VENV/.bootstrap-stamp"
-SAM_CLI_VERSION="1.170.0"
 NODE_DIRS=(emulators/sanity emulators/stytch/sdk-test studio insforge/sdk-test cerbos emulators/descope/sdk-test)
 
 log() { printf 'bootstrap: %s\n' "$*"; }
@@ -41,28 +40,14 @@ ensure_venv() {
   fi
 }
 
-stamp_for() {  # $1 = 0|1 (with aws-sam-cli)
-  {
-    sha256sum "$REQ" | cut -d' ' -f1
-    if [[ "$1" == "1" ]]; then echo "aws-sam-cli==$SAM_CLI_VERSION"; fi
-  } | sha256sum | cut -d' ' -f1
-}
-
 ensure_venv
-SAM_CLI="${SAM_CLI:-0}"
-want="$(stamp_for "$SAM_CLI")"
+want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 have="$(cat "$STAMP" 2>/dev/null || true)"
-# A venv that already has SAM CLI also satisfies a run without SAM_CLI=1.
-if [[ "$want" != "$have" && ! ( "$SAM_CLI" != "1" && "$have" == "$(stamp_for 1)" ) ]]; then
-  log "installing Python tools (requirements-tools.txt$([[ "$SAM_CLI" == 1 ]] && echo ", aws-sam-cli==$SAM_CLI_VERSION"))"
+if [[ "$want" != "$have" ]]; then
+  log "installing Python tools (requirements-tools.txt)"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  if [[ "$SAM_CLI" == "1" ]]; then
-    # One resolve for both, so pip picks an aws-sam-translator both cfn-lint and SAM accept.
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-      -r "$REQ" "aws-sam-cli==$SAM_CLI_VERSION"
-  else
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
-  fi
+  # One resolve for all, so pip picks an aws-sam-translator both cfn-lint and SAM accept.
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
   echo "$want" > "$STAMP"
 else
   log "Python tools up to date"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of template.yaml, offline and without AWS credentials:
 #   1. cfn-lint (must report nothing) on the SAM template and on its SAM-transformed CloudFormation
-#   2. sam validate --lint, only where SAM CLI is installed (SAM_CLI=1 scripts/bootstrap.sh)
+#   2. sam validate --lint with the pinned SAM CLI (requirements-tools.txt)
 #   3. scripts/check_template.py: assertions on the SAM-transformed template (alarms and dashboard
 #      included), and scripts/check_alarm_metrics.py's self-test (against fixtures/emf-lines.jsonl)
 #   4. scripts/check-cerbos-layer.sh: builds CerbosPoliciesLayer as sam build does (its Makefile) and
@@ -14,7 +14,7 @@ cd "$ROOT"
 TEMPLATE="${1:-template.yaml}"
 VENV="$ROOT/.venv"
 
-if [[ ! -x "$VENV/bin/cfn-lint" ]] || ! "$VENV/bin/python" -c 'import samtranslator' 2>/dev/null; then
+if [[ ! -x "$VENV/bin/cfn-lint" || ! -x "$VENV/bin/sam" ]] || ! "$VENV/bin/python" -c 'import samtranslator' 2>/dev/null; then
   echo "check-template: .venv incomplete, running scripts/bootstrap.sh"
   "$ROOT/scripts/bootstrap.sh"
 fi
@@ -35,21 +35,10 @@ trap 'rm -f "$TRANSFORMED"' EXIT
 "$VENV/bin/cfn-lint" --include-checks I -- "$TRANSFORMED"
 step "cfn-lint clean, SAM template and transformed ($((SECONDS - t))s)"
 
-if [[ -x "$VENV/bin/sam" ]]; then
-  SAM="$VENV/bin/sam"
-elif command -v sam >/dev/null 2>&1; then
-  SAM="$(command -v sam)"
-else
-  SAM=""
-fi
-if [[ -n "$SAM" ]]; then
-  t=$SECONDS
-  step "sam validate --lint ($SAM)"
-  SAM_CLI_TELEMETRY=0 "$SAM" validate --lint --template-file "$TEMPLATE"
-  step "sam validate ok ($((SECONDS - t))s)"
-else
-  step "sam not installed: skipped (install with SAM_CLI=1 scripts/bootstrap.sh)"
-fi
+t=$SECONDS
+step "sam validate --lint ($("$VENV/bin/sam" --version))"
+SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint --template-file "$TEMPLATE"
+step "sam validate ok ($((SECONDS - t))s)"
 
 t=$SECONDS
 "$VENV/bin/python" "$ROOT/scripts/check_template.py" "$TEMPLATE"

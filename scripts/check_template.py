@@ -266,8 +266,11 @@ def check_source(src: dict[str, Any]) -> list[str]:
                 f"{lid}: Metadata.BuildProperties.Binary must be {binary!r}, "
                 f"got {meta.get('BuildProperties', {}).get('Binary')!r}"
             )
-        if props.get("CodeUri") != ".":
-            errors.append(f"{lid}: CodeUri must be '.', got {props.get('CodeUri')!r}")
+        # The function's own package directory: there `cargo lambda build --bin <binary>` (what
+        # sam build runs) resolves features for that package alone. From the workspace root it
+        # would unify them with the emulators and tests and link aws-lc in (docs/deploy.md).
+        if props.get("CodeUri") != f"functions/{binary}":
+            errors.append(f"{lid}: CodeUri must be 'functions/{binary}', got {props.get('CodeUri')!r}")
         if props.get("Handler") != "bootstrap":
             errors.append(f"{lid}: Handler must be 'bootstrap', got {props.get('Handler')!r}")
         if kind == SCHEDULED:

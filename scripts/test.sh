@@ -54,4 +54,7 @@ examples/web/test/run.sh
 section "alarms watch metrics the functions emitted (scripts/check_alarm_metrics.py on .stack/test/*.log)"
 .venv/bin/python scripts/check_alarm_metrics.py
 
+section "arm64 package (sam build, as deployed) + checks: aarch64 ELF, glibc <= 2.34, no aws-lc, smoke under qemu"
+scripts/check-package.sh
+
 section "all tests passed"

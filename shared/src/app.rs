@@ -72,16 +72,6 @@ impl Core {
         crate::log::init_tracing();
         let started = Instant::now();
         let cfg = Config::from_env()?;
-        // aws-lc (the TLS crypto) seeds its random generator on first use from CPU jitter: ~30 ms
-        // of computation before the first TLS handshake can start (BENCHMARKS.md, "Where the
-        // TLS time goes"). Part of the warm-up: start it now on its own thread so it overlaps
-        // the Secrets Manager I/O.
-        let rng_seed = cfg.init_warmup.then(|| {
-            std::thread::spawn(|| {
-                let mut b = [0u8; 1];
-                let _ = aws_lc_rs::rand::fill(&mut b);
-            })
-        });
         if needs.sanity && cfg.sanity_secret_arn.is_none() {
             return Err(ConfigError::Missing("SANITY_SECRET_ARN").into());
         }
@@ -97,9 +87,6 @@ impl Core {
             Some(path) => InitError::Config(ConfigError::Invalid { name: "LOCAL_CA_FILE", reason: format!("{path}: {reason}") }),
             None => InitError::Http(reason),
         })?;
-        if let Some(t) = rng_seed {
-            let _ = tokio::task::spawn_blocking(move || t.join()).await;
-        }
         tracing::info!(function, init_ms = started.elapsed().as_secs_f64() * 1e3, "secrets loaded");
         Ok(Core { cfg, secrets, http, function })
     }

@@ -6,7 +6,6 @@
 //! one. In particular `role` is always `authenticated` (InsForge forwards `project_admin` as an
 //! RLS-bypassing admin).
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
 use crate::gate::session::{Session, SessionError};
@@ -55,16 +54,15 @@ pub fn claims(session: &Session, now_s: i64) -> Result<Claims, SessionError> {
 
 pub fn mint(session: &Session, secret: &InsForgeSecret, now_s: i64) -> Result<Minted, SessionError> {
     let c = claims(session, now_s)?;
-    // jsonwebtoken's HS256 header is {"typ":"JWT","alg":"HS256"}, as InsForge's own tokens.
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &c, &EncodingKey::from_secret(secret.jwt_secret.as_bytes()))
-        .map_err(|_| SessionError::Malformed)?;
+    // Header {"typ":"JWT","alg":"HS256"}, as InsForge's own tokens.
+    let token = crate::jwt::encode_hs256(&c, secret.jwt_secret.as_bytes()).map_err(|_| SessionError::Malformed)?;
     Ok(Minted { token, expires_at: c.exp })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::{DecodingKey, Validation};
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
     fn session(exp: i64, email: Option<&str>) -> Session {
         Session {

@@ -92,6 +92,7 @@ impl Deadline {
 /// /etc/ssl/certs file by file (292 files here) at the first handshake, which cost ~30 ms of every
 /// cold start (BENCHMARKS.md); Stytch, Sanity and Descope all chain to public roots.
 pub fn client(t: &Timeouts, extra_root_pem: Option<&[u8]>) -> Result<reqwest::Client, String> {
+    install_crypto();
     let mut roots: Vec<reqwest::Certificate> =
         webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter_map(|c| reqwest::Certificate::from_der(c).ok()).collect();
     if let Some(pem) = extra_root_pem {
@@ -110,6 +111,14 @@ pub fn client(t: &Timeouts, extra_root_pem: Option<&[u8]>) -> Result<reqwest::Cl
         .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// ring as the process's rustls provider (reqwest reads it; shared/Cargo.toml gives reqwest none
+/// of its own). ring draws randomness from getrandom(2): nothing to seed, unlike aws-lc's DRBG
+/// (BENCHMARKS.md "crypto provider"). The AWS SDK's client is built on ring explicitly (secrets.rs).
+pub fn install_crypto() {
+    // Err = a provider is already installed (a second call): nothing to do.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 tokio::task_local! {

@@ -14,6 +14,7 @@ pub mod gate;
 pub mod http;
 pub mod idp;
 pub mod ids;
+pub mod jwt;
 pub mod log;
 pub mod ratelimit;
 pub mod reconcile;

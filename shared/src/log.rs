@@ -3,10 +3,17 @@
 
 use serde_json::{Map, Value, json};
 
+/// RUST_LOG as `level` or `target=level,...` (tracing-subscriber's `Targets`: EnvFilter's syntax
+/// without span and field directives, and without the regex engine EnvFilter compiles in).
+/// Unset or unreadable: info.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).try_init();
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<tracing_subscriber::filter::Targets>().ok())
+        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO));
+    let _ = tracing_subscriber::fmt().json().with_current_span(false).finish().with(filter).try_init();
 }
 
 /// Epoch milliseconds now.

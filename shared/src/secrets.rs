@@ -146,7 +146,17 @@ impl SecretStore {
             .operation_attempt_timeout(cfg.timeouts.request)
             .operation_timeout(cfg.timeouts.init_budget)
             .build();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+        // The SDK's HTTPS client on ring, like reqwest's (http::install_crypto): one crypto provider.
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(https)
+            .timeout_config(timeouts)
+            .load()
+            .await;
         let store = SecretStore {
             client: Client::new(&sdk),
             idp: cfg.idp,

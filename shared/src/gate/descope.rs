@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 
-use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 use serde::Deserialize;
 
 use super::session::{Jwks, LEEWAY_S, Session, SessionError};
+use crate::jwt::{self, JwtError, Validation};
 
 /// Where a Descope project's signing keys are published.
 pub fn descope_jwks_url(base: &str, project_id: &str) -> String {
@@ -66,24 +66,26 @@ impl DescopeVerifier {
 
     pub async fn verify(&self, token: &str) -> Result<Session, SessionError> {
         let (_, key) = super::session::rs256_key(&self.jwks, token).await?;
-        let mut v = Validation::new(Algorithm::RS256);
-        v.leeway = LEEWAY_S;
-        v.validate_exp = true;
-        // Both only when present (jsonwebtoken skips absent ones unless they are required).
-        v.validate_nbf = true;
-        v.validate_aud = true;
-        v.set_audience(&[&self.project_id]);
-        v.set_required_spec_claims(&["exp", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &v).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => SessionError::Expired,
-            ErrorKind::ImmatureSignature => SessionError::NotYetValid,
-            ErrorKind::InvalidAudience => SessionError::Audience,
-            ErrorKind::InvalidSignature => SessionError::Signature,
-            ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) => SessionError::Claims,
-            ErrorKind::InvalidAlgorithm => SessionError::Algorithm,
-            _ => SessionError::Malformed,
+        let v = Validation {
+            leeway: LEEWAY_S,
+            validate_exp: true,
+            // Both only when present (jwt::decode skips absent ones unless they are required).
+            validate_nbf: true,
+            validate_aud: true,
+            audience: Some(vec![self.project_id.clone()]),
+            required: vec!["exp", "sub"],
+            ..Validation::default()
+        };
+        let c: Claims = jwt::decode(token, &key, &v).map_err(|e| match e {
+            JwtError::Expired => SessionError::Expired,
+            JwtError::NotYetValid => SessionError::NotYetValid,
+            JwtError::Audience => SessionError::Audience,
+            JwtError::Signature => SessionError::Signature,
+            JwtError::MissingClaim(_) | JwtError::ClaimFormat(_) => SessionError::Claims,
+            JwtError::Algorithm => SessionError::Algorithm,
+            // No issuers are set here: `iss` is checked below.
+            JwtError::Issuer | JwtError::Malformed => SessionError::Malformed,
         })?;
-        let c = data.claims;
         if !c.iss.as_deref().is_some_and(|iss| self.issuer_ok(iss)) {
             return Err(SessionError::Issuer);
         }

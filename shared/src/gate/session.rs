@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde::Deserialize;
 
 use crate::http::{self, Deadline, UpstreamError};
+use crate::jwt::{self, JwtError, RsaKey, Validation};
 use crate::idp::{Target, TargetKind};
 use crate::secrets::ProjectKind;
 
@@ -145,7 +145,7 @@ struct JwkSet {
 }
 
 struct KeyState {
-    keys: HashMap<String, Arc<DecodingKey>>,
+    keys: HashMap<String, Arc<RsaKey>>,
     fetched: Option<Instant>,
 }
 
@@ -176,7 +176,7 @@ impl Jwks {
         }
     }
 
-    fn cached(&self, kid: &str) -> (Option<Arc<DecodingKey>>, bool, bool) {
+    fn cached(&self, kid: &str) -> (Option<Arc<RsaKey>>, bool, bool) {
         let st = self.state.read().unwrap_or_else(|e| e.into_inner());
         let fresh = st.fetched.is_some_and(|t| t.elapsed() < self.max_age);
         (st.keys.get(kid).cloned(), fresh, !st.keys.is_empty())
@@ -195,7 +195,7 @@ impl Jwks {
                 continue;
             }
             if let (Some(kid), Some(n), Some(e)) = (k.kid, k.n, k.e)
-                && let Ok(key) = DecodingKey::from_rsa_components(&n, &e) {
+                && let Ok(key) = RsaKey::from_components(&n, &e) {
                     keys.insert(kid, Arc::new(key));
                 }
         }
@@ -205,7 +205,7 @@ impl Jwks {
         Ok(())
     }
 
-    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, SessionError> {
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<RsaKey>, SessionError> {
         let (key, fresh, any) = self.cached(kid);
         if let (Some(k), true) = (&key, fresh) {
             return Ok(k.clone());
@@ -243,12 +243,12 @@ impl Jwks {
 
 /// Checks every provider shares before a signature is verified: a sane size and shape, RS256
 /// only, a `kid`, and a key for it in the JWKS.
-pub(crate) async fn rs256_key(jwks: &Jwks, token: &str) -> Result<(jsonwebtoken::Header, Arc<DecodingKey>), SessionError> {
+pub(crate) async fn rs256_key(jwks: &Jwks, token: &str) -> Result<(jwt::Header, Arc<RsaKey>), SessionError> {
     if token.is_empty() || token.len() > MAX_TOKEN_LEN || token.bytes().filter(|b| *b == b'.').count() != 2 {
         return Err(SessionError::Malformed);
     }
-    let header = jsonwebtoken::decode_header(token).map_err(|_| SessionError::Malformed)?;
-    if header.alg != Algorithm::RS256 {
+    let header = jwt::decode_header(token).map_err(|_| SessionError::Malformed)?;
+    if header.alg != "RS256" {
         return Err(SessionError::Algorithm);
     }
     let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or(SessionError::Header)?;
@@ -284,24 +284,25 @@ impl Verifier {
         if header.typ.as_deref() != Some("JWT") {
             return Err(SessionError::Header);
         }
-        let mut v = Validation::new(Algorithm::RS256);
-        v.leeway = LEEWAY_S;
-        v.validate_nbf = true;
-        v.validate_exp = true;
-        v.set_issuer(&self.issuers);
-        v.set_audience(&[&self.project_id]);
-        v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &v).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => SessionError::Expired,
-            ErrorKind::ImmatureSignature => SessionError::NotYetValid,
-            ErrorKind::InvalidIssuer => SessionError::Issuer,
-            ErrorKind::InvalidAudience => SessionError::Audience,
-            ErrorKind::InvalidSignature => SessionError::Signature,
-            ErrorKind::MissingRequiredClaim(_) => SessionError::Claims,
-            ErrorKind::InvalidAlgorithm => SessionError::Algorithm,
-            _ => SessionError::Malformed,
+        let v = Validation {
+            leeway: LEEWAY_S,
+            validate_nbf: true,
+            validate_exp: true,
+            issuers: Some(self.issuers.clone()),
+            audience: Some(vec![self.project_id.clone()]),
+            required: vec!["exp", "nbf", "iss", "aud", "sub"],
+            ..Validation::default()
+        };
+        let c: Claims = jwt::decode(token, &key, &v).map_err(|e| match e {
+            JwtError::Expired => SessionError::Expired,
+            JwtError::NotYetValid => SessionError::NotYetValid,
+            JwtError::Issuer => SessionError::Issuer,
+            JwtError::Audience => SessionError::Audience,
+            JwtError::Signature => SessionError::Signature,
+            JwtError::MissingClaim(_) => SessionError::Claims,
+            JwtError::Algorithm => SessionError::Algorithm,
+            JwtError::Malformed | JwtError::ClaimFormat(_) => SessionError::Malformed,
         })?;
-        let c = data.claims;
         let session = c.session.unwrap_or_default();
         // Count channels, not factor records: an email magic link plus an email OTP is one factor.
         let mut factors: Vec<String> = session

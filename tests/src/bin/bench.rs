@@ -22,7 +22,9 @@ use tokio::sync::Mutex;
 type Env = HashMap<String, String>;
 
 fn stack_env(root: &str) -> Env {
-    let path = format!("{root}/.stack/bench/stack.env");
+    // BENCH_STACK: the stack.sh profile (scripts/check-package.sh runs its own, `package`).
+    let profile = std::env::var("BENCH_STACK").unwrap_or_else(|_| "bench".into());
+    let path = format!("{root}/.stack/{profile}/stack.env");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (run scripts/bench.sh)"));
     text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().into(), v.trim().into())).collect()
 }
@@ -52,6 +54,16 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// CPU time (user + system) a process has used so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms).
+fn cpu_ms(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (tick(11) + tick(12)) * 10.0
+}
+
 /// One function container: the release binary under its own Runtime API.
 struct Container {
     child: tokio::process::Child,
@@ -74,7 +86,18 @@ impl Container {
         let timeout = if function == "reconcile" { 300 } else { 25 };
         let api = RuntimeApi::with_timeout(Duration::from_secs(timeout)).await;
         let e = &b.env;
-        let mut cmd = tokio::process::Command::new(format!("{}/{function}", b.bin_dir));
+        // `{dir}/{function}` (target/release) or `{dir}/{function}/bootstrap` (scripts/package.sh),
+        // started through BENCH_WRAPPER when set (`qemu-aarch64 -L /usr/aarch64-linux-gnu`).
+        let packaged = format!("{}/{function}/bootstrap", b.bin_dir);
+        let bin = if std::path::Path::new(&packaged).is_file() { packaged } else { format!("{}/{function}", b.bin_dir) };
+        let mut cmd = match b.wrapper.split_first() {
+            Some((prog, args)) => {
+                let mut c = tokio::process::Command::new(prog);
+                c.args(args).arg(&bin);
+                c
+            }
+            None => tokio::process::Command::new(&bin),
+        };
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_ENDPOINT_URL", &e["MOTO_URL"])
@@ -146,6 +169,8 @@ impl Container {
 struct Bench {
     /// Where the function binaries are (`BENCH_BIN_DIR`, default target/release).
     bin_dir: String,
+    /// BENCH_WRAPPER, split on whitespace: the command the binaries are started through.
+    wrapper: Vec<String>,
     env: Env,
     http: reqwest::Client,
 }
@@ -319,12 +344,15 @@ async fn gated_reads(b: &Bench, fx: &Fixture) -> Value {
     let (r, _) = c.invoke(ev()).await;
     assert_eq!(r["statusCode"], 200, "{r}");
     let mut lat = Vec::new();
+    let cpu0 = cpu_ms(c.pid());
     let started = Instant::now();
     for _ in 0..1000 {
         let (_, d) = c.invoke(ev()).await;
         lat.push(ms(d));
     }
     let rps1 = 1000.0 / started.elapsed().as_secs_f64();
+    // The function's own CPU (user + system) per warm read: what opt-level trades against size.
+    let cpu_per_read_ms = (cpu_ms(c.pid()) - cpu0) / 1000.0;
     let rss = peak_rss_mb(c.pid());
     // Concurrency 16: Lambda gives each concurrent request its own container.
     let mut pool = Vec::new();
@@ -352,7 +380,7 @@ async fn gated_reads(b: &Bench, fx: &Fixture) -> Value {
         lat16.extend(t.await.unwrap());
     }
     let rps16 = lat16.len() as f64 / started.elapsed().as_secs_f64();
-    json!({"c1": {"latency_ms": summary(&mut lat), "rps": rps1, "peak_rss_mb_after_1000": rss},
+    json!({"c1": {"latency_ms": summary(&mut lat), "rps": rps1, "peak_rss_mb_after_1000": rss, "cpu_ms_per_read": cpu_per_read_ms},
            "c16": {"latency_ms": summary(&mut lat16), "rps": rps16}})
 }
 
@@ -623,6 +651,48 @@ async fn reconcile_runs(b: &Bench, n: usize) -> Value {
     Value::Object(out)
 }
 
+/// `BENCH_ONLY=smoke` (scripts/check-package.sh): the scenario every build must pass, here for
+/// the packaged arm64 binaries under qemu. `fixture` already published a rule through the
+/// publish-sync container (webhook → function URL → Stytch); the rest is one container each.
+/// Any failure panics, so the process exits non-zero.
+async fn smoke(b: &Bench, fx: &Fixture) {
+    let t = Instant::now();
+    let step = |what: &str| println!("smoke: {what} ok ({:.0} ms)", ms(t.elapsed()));
+    let meta = b.stytch(reqwest::Method::GET, &format!("/v1/b2b/organizations/{}", fx.org), None).await;
+    let access = &meta["organization"]["trusted_metadata"]["sanity_access"];
+    assert_eq!(access["plan"], "pro", "publish not synced to Stytch: {meta}");
+    assert_eq!(access["source"]["documentId"], fx.rule.as_str(), "{access}");
+    step("publish-sync: publish synced to the Stytch organization");
+
+    // Another organization with a member of its own: the document is not theirs.
+    let n = format!("{:08x}", fastrand::u32(..));
+    let other = b.stytch(reqwest::Method::POST, "/v1/b2b/organizations", Some(json!({"organization_name": format!("Other {n}"), "organization_slug": format!("other-{n}")}))).await;
+    let other = other["organization"]["organization_id"].as_str().unwrap().to_string();
+    let m = b.stytch(reqwest::Method::POST, &format!("/v1/b2b/organizations/{other}/members"), Some(json!({"email_address": format!("other-{n}@example.com")}))).await;
+    let outsider = b.mint(&other, m["member"]["member_id"].as_str().unwrap()).await;
+    let read = |session: &str| url_event("GET", &format!("/content/{}", fx.slug), "", &[("authorization", &format!("Bearer {session}"))], None);
+    let c = Container::start(b, "gated-content").await;
+    let (r, _) = c.invoke(read(&fx.session)).await;
+    assert_eq!(r["statusCode"], 200, "member read: {r}");
+    let (r, _) = c.invoke(read(&outsider)).await;
+    assert_eq!(r["statusCode"], 404, "other organization's read: {r}");
+    step("gated-content: 200 for the member, 404 for another organization");
+
+    let c = Container::start(b, "token-exchange").await;
+    let (r, _) = c.invoke(url_event("POST", "/token", "", &[("authorization", &format!("Bearer {}", fx.session))], None)).await;
+    assert_eq!(r["statusCode"], 200, "token-exchange: {r}");
+    let body: Value = serde_json::from_str(r["body"].as_str().unwrap_or("")).unwrap_or_default();
+    assert!(body["access_token"].as_str().is_some_and(|t| t.split('.').count() == 3), "no token: {r}");
+    step("token-exchange: 200 with a token");
+
+    let c = Container::start(b, "reconcile").await;
+    let (r, _) = c.invoke(json!({"dryRun": true})).await;
+    assert_eq!(r["dryRun"], true, "reconcile dry run: {r}");
+    assert!(r["changed"].is_number(), "reconcile report: {r}");
+    step("reconcile: dry run report");
+    println!("smoke: all passed ({} binaries from {})", if b.wrapper.is_empty() { "native" } else { b.wrapper[0].as_str() }, b.bin_dir);
+}
+
 fn sizes(root: &str) -> Value {
     let mut out = serde_json::Map::new();
     for f in ["publish-sync", "delete-cleanup", "gated-content", "token-exchange", "reconcile"] {
@@ -652,7 +722,7 @@ fn table(r: &Value) {
     }
     let g = &r["gated_read"];
     println!("\n== gated read (warm)");
-    println!("c=1 : p50 {} ms  p99 {} ms  {:.0} req/s  peak RSS after 1,000: {} MB", f(&g["c1"]["latency_ms"]["p50"]), f(&g["c1"]["latency_ms"]["p99"]), g["c1"]["rps"].as_f64().unwrap_or(0.0), f(&g["c1"]["peak_rss_mb_after_1000"]));
+    println!("c=1 : p50 {} ms  p99 {} ms  {:.0} req/s  peak RSS after 1,000: {} MB  function CPU {} ms/read", f(&g["c1"]["latency_ms"]["p50"]), f(&g["c1"]["latency_ms"]["p99"]), g["c1"]["rps"].as_f64().unwrap_or(0.0), f(&g["c1"]["peak_rss_mb_after_1000"]), f(&g["c1"]["cpu_ms_per_read"]));
     println!("c=16: p50 {} ms  p99 {} ms  {:.0} req/s (16 containers, 2 cores)", f(&g["c16"]["latency_ms"]["p50"]), f(&g["c16"]["latency_ms"]["p99"]), g["c16"]["rps"].as_f64().unwrap_or(0.0));
     let bd = &r["breakdown"];
     println!(
@@ -729,7 +799,8 @@ async fn main() {
     let http = hb.build().unwrap();
     let bin_dir = std::env::var("BENCH_BIN_DIR").unwrap_or_else(|_| format!("{root}/target/release"));
     let only_cold = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "cold");
-    let b = Bench { bin_dir, env, http };
+    let wrapper = std::env::var("BENCH_WRAPPER").unwrap_or_default().split_whitespace().map(String::from).collect();
+    let b = Bench { bin_dir, wrapper, env, http };
 
     // The webhook targets: one warm container each, behind function-URL paths.
     let publish = Arc::new(Mutex::new(Container::start(&b, "publish-sync").await));
@@ -746,6 +817,22 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let fx = fixture(&b).await;
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "smoke") {
+        smoke(&b, &fx).await;
+        return;
+    }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "gated") {
+        // Warm gated reads alone (a build-profile comparison: latency and CPU per read).
+        let g = gated_reads(&b, &fx).await;
+        let label = std::env::var("BENCH_LABEL").unwrap_or_else(|_| "gated".into());
+        let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{label:<10} gated read c=1 p50 {:.3} ms p99 {:.3} ms, {:.0} req/s, function CPU {:.3} ms/read; c=16 p50 {:.2} ms, {:.0} req/s",
+            f(&g["c1"]["latency_ms"]["p50"]), f(&g["c1"]["latency_ms"]["p99"]), f(&g["c1"]["rps"]), f(&g["c1"]["cpu_ms_per_read"]),
+            f(&g["c16"]["latency_ms"]["p50"]), f(&g["c16"]["rps"])
+        );
+        return;
+    }
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "authz") {
         // Built-in vs Cerbos alone (scripts/bench.sh with BENCH_ONLY=authz, on a quiet machine).
         let authz = authz_compare(&b, &fx).await;
