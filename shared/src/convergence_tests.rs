@@ -14,7 +14,9 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::*;
-use crate::idp::{Current, IdentityProvider, IdpError, NAMESPACE, ScanPage, SyncedAccess, Target, TargetKind};
+use crate::identity::{Target, TargetKind};
+use crate::providers::stytch::current_of;
+use crate::providers::{ContentModel, Current, IdentityProvider, IdpError, NAMESPACE, ScanPage, SyncedAccess};
 use crate::reconcile::{Input, Reconciler, RunReport, Settings};
 
 #[derive(Default)]
@@ -23,17 +25,17 @@ struct Lake {
 }
 
 impl RuleSource for Lake {
-    async fn rule(&self, _: Model, id: &str, _: Deadline) -> Result<Option<Rule>, Error> {
+    async fn rule(&self, _: &'static ContentModel, id: &str, _: Deadline) -> Result<Option<Rule>, Error> {
         Ok(self.docs.lock().unwrap().get(id).cloned())
     }
 }
 
 impl RuleCatalog for Lake {
-    async fn rules_after(&self, _: Model, last: &str, _: Deadline) -> Result<Vec<Result<Rule, (String, RuleError)>>, Error> {
+    async fn rules_after(&self, _: &'static ContentModel, last: &str, _: Deadline) -> Result<Vec<Result<Rule, (String, RuleError)>>, Error> {
         let docs = self.docs.lock().unwrap();
         let mut ids: Vec<&String> = docs.keys().filter(|k| k.as_str() > last).collect();
         ids.sort();
-        Ok(ids.into_iter().take(RULE_PAGE_SIZE).map(|k| Ok(docs[k].clone())).collect())
+        Ok(ids.into_iter().take(crate::providers::RULE_PAGE_SIZE).map(|k| Ok(docs[k].clone())).collect())
     }
 }
 
@@ -47,21 +49,23 @@ struct Provider {
 }
 
 impl IdentityProvider for Provider {
+    /// The index of the next target, in id order.
+    type Cursor = usize;
     fn name(&self) -> &'static str {
         "memory"
     }
     fn serves(&self, _: TargetKind) -> bool {
         true
     }
-    async fn scan(&self, cursor: Option<&str>, _: Deadline) -> Result<ScanPage, IdpError> {
+    async fn scan(&self, cursor: Option<&usize>, _: Deadline) -> Result<ScanPage<usize>, IdpError> {
         let g = self.targets.lock().unwrap();
         let mut all: Vec<(&Target, &Map<String, Value>)> = g.iter().collect();
         all.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-        let start: usize = cursor.map_or(0, |c| c.parse().unwrap());
+        let start = cursor.copied().unwrap_or(0);
         let page: Vec<(Target, Current)> =
-            all.iter().skip(start).take(SCAN_PAGE).map(|(t, m)| ((*t).clone(), Current::from_metadata((*m).clone()))).collect();
+            all.iter().skip(start).take(SCAN_PAGE).map(|(t, m)| ((*t).clone(), current_of((*m).clone()))).collect();
         let next = start + page.len();
-        Ok(ScanPage { targets: page, next_cursor: (next < all.len()).then(|| next.to_string()) })
+        Ok(ScanPage { targets: page, next_cursor: (next < all.len()).then_some(next) })
     }
     fn validate_target(&self, _: &Target) -> Result<(), RuleError> {
         Ok(())
@@ -71,7 +75,7 @@ impl IdentityProvider for Provider {
     }
     async fn read(&self, t: &Target, _: Deadline) -> Result<Current, IdpError> {
         let m = self.targets.lock().unwrap().get(t).cloned().ok_or_else(|| IdpError::TargetNotFound(t.clone()))?;
-        Ok(Current::from_metadata(m))
+        Ok(current_of(m))
     }
     async fn write(&self, t: &Target, a: &SyncedAccess, _: Deadline) -> Result<(), IdpError> {
         *self.writes.lock().unwrap() += 1;
@@ -152,7 +156,7 @@ async fn history(seed: u64, mode: Deliveries, lake: &Lake, idp: &Provider, log: 
             idp.targets.lock().unwrap().insert(t, m);
         }
     }
-    let syncer = Syncer { cms: lake, idp, dataset: "production", now_ms: now, model: Model::Stytch };
+    let syncer = Syncer { cms: lake, idp, dataset: "production", now_ms: now, model: &crate::providers::stytch::stytch_model::MODEL };
     let deadline = Deadline::after(Duration::from_secs(60));
     let mut pending: Vec<Delivery> = Vec::new();
     let mut rev = 0u64;
@@ -297,7 +301,7 @@ async fn random_histories_converge_to_the_content_lake() {
 }
 
 async fn reconcile(lake: &Lake, idp: &Provider, dry_run: bool, concurrency: usize) -> Result<RunReport, String> {
-    let syncer = Syncer { cms: lake, idp, dataset: "production", now_ms: now, model: Model::Stytch };
+    let syncer = Syncer { cms: lake, idp, dataset: "production", now_ms: now, model: &crate::providers::stytch::stytch_model::MODEL };
     let r = Reconciler { syncer, settings: Settings { concurrency, item_budget: Duration::from_secs(5) } };
     let input = Input { dry_run, ..Input::default() };
     r.run(&input, Deadline::after(Duration::from_secs(60))).await.map_err(|e| e.to_string())

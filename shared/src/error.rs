@@ -3,9 +3,9 @@
 
 use crate::authz::AuthzError;
 use crate::cms::{CmsError, SignatureError, webhook::BodyError};
-use crate::gate::session::SessionError;
+use crate::session::SessionError;
 use crate::http::UpstreamError;
-use crate::idp::{IdpError, RuleError};
+use crate::providers::{IdpError, RuleError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -145,7 +145,7 @@ mod tests {
             SessionError::Claims,
             SessionError::KeysUnavailable,
         ];
-        let target = crate::idp::Target { kind: crate::idp::TargetKind::User, id: "u".into() };
+        let target = crate::identity::Target { kind: crate::identity::TargetKind::User, id: "u".into() };
         let mut all = vec![
             Error::MethodNotAllowed,
             Error::NotFound,

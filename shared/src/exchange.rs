@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::gate::session::{Session, SessionError};
+use crate::session::{Session, SessionError};
 use crate::secrets::InsForgeSecret;
 
 /// InsForge's own access tokens last 15 minutes; so do ours.

@@ -43,7 +43,7 @@ mod shared_samples {
             ("stytch_user_ids", |v| super::stytch(v, "user").is_some()),
             ("descope_login_ids", super::descope),
             ("descope_tenant_ids", super::descope),
-            ("routes", crate::sync::valid_route),
+            ("routes", |v| crate::gated_route::GatedRoute::parse(v).is_some()),
             ("document_ids", crate::cms::webhook::valid_document_id),
         ];
         let mut wrong = Vec::new();

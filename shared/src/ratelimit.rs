@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::http::Deadline;
-use crate::idp::{Current, IdentityProvider, IdpError, RuleError, ScanPage, SyncedAccess, Target, TargetKind};
+use crate::identity::{Target, TargetKind};
+use crate::providers::{Current, IdentityProvider, IdpError, RuleError, ScanPage, SyncedAccess};
 
 pub struct TokenBucket {
     /// Tokens per second.
@@ -55,6 +56,7 @@ pub struct Throttled<'a, P> {
 }
 
 impl<P: IdentityProvider> IdentityProvider for Throttled<'_, P> {
+    type Cursor = P::Cursor;
     fn name(&self) -> &'static str {
         self.inner.name()
     }
@@ -79,7 +81,7 @@ impl<P: IdentityProvider> IdentityProvider for Throttled<'_, P> {
         self.bucket.take().await;
         self.inner.clear(target, deadline).await
     }
-    async fn scan(&self, cursor: Option<&str>, deadline: Deadline) -> Result<ScanPage, IdpError> {
+    async fn scan(&self, cursor: Option<&P::Cursor>, deadline: Deadline) -> Result<ScanPage<P::Cursor>, IdpError> {
         self.bucket.take().await;
         self.inner.scan(cursor, deadline).await
     }

@@ -20,7 +20,8 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::http::Deadline;
-use crate::idp::{Current, IdentityProvider, RuleError, Target};
+use crate::identity::Target;
+use crate::providers::{Current, IdentityProvider, RuleError};
 use crate::sync::{Outcome, Report, Rule, RuleCatalog, Syncer};
 
 /// Details listed in a report; the counts always cover everything.
@@ -216,8 +217,8 @@ impl State {
         let mut owned: HashMap<String, Vec<Target>> = HashMap::new();
         let mut scanned = HashMap::new();
         for (t, c) in scan {
-            if let Some(o) = c.owner() {
-                owned.entry(o.to_string()).or_default().push(t.clone());
+            if let Some(o) = &c.owner {
+                owned.entry(o.clone()).or_default().push(t.clone());
             }
             scanned.insert(t, c);
         }
@@ -270,7 +271,7 @@ impl State {
         };
         let stale = self.stale(id, Some(&target));
         let current = self.scanned.get(&target);
-        let owner = current.and_then(Current::owner);
+        let owner = current.and_then(|c| c.owner.as_deref());
         let others: Vec<&String> = self.wanted.get(&target).into_iter().flatten().filter(|r| *r != id).collect();
         if !others.is_empty() && owner != Some(id) {
             let mut all: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
@@ -310,7 +311,7 @@ impl State {
 /// judgement for the plan (scanned targets) and the dry run (targets read one by one).
 fn needs_write<P: IdentityProvider>(idp: &P, current: &Current, rule: &Rule) -> Result<bool, RuleError> {
     let desired = rule.access(String::new())?;
-    if current.access().is_some_and(|a| a.same_content(&desired)) {
+    if current.access.as_ref().is_some_and(|a| a.same_content(&desired)) {
         return Ok(false);
     }
     idp.check_fits(current, &desired)?;
@@ -347,7 +348,7 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
                 last = id.clone();
                 out.insert(id, r);
             }
-            if n < crate::sync::RULE_PAGE_SIZE {
+            if n < crate::providers::RULE_PAGE_SIZE {
                 return Ok(out);
             }
         }
@@ -358,9 +359,9 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
     /// next run.
     async fn actual(&self, run: Deadline, report: &mut RunReport) -> Vec<(Target, Current)> {
         let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
+        let mut cursor: Option<P::Cursor> = None;
         loop {
-            match self.syncer.idp.scan(cursor.as_deref(), self.step_deadline(run)).await {
+            match self.syncer.idp.scan(cursor.as_ref(), self.step_deadline(run)).await {
                 Ok(page) => {
                     out.extend(page.targets);
                     match page.next_cursor {
@@ -504,7 +505,7 @@ impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
     async fn dry_read(&self, st: &State, id: &str, target: &Target, deadline: Deadline, t: &mut Tally) {
         let Some(Ok(rule)) = st.desired.get(id) else { return };
         match self.syncer.idp.read(target, deadline).await {
-            Ok(c) => match c.owner() {
+            Ok(c) => match c.owner.as_deref() {
                 Some(o) if o != id => t.note(id, "conflict", Some(&target.id), Some(format!("{target} is already managed by rule {o}"))),
                 _ => match needs_write(self.syncer.idp, &c, rule) {
                     Ok(false) => {}

@@ -1,8 +1,7 @@
 //! Secrets from AWS Secrets Manager: read concurrently at cold start, shared read-only, re-read
 //! lazily after `SECRETS_MAX_AGE_S` and on demand (rotation) at most once per `SECRETS_REREAD_MIN_S`.
-//!
-//! Errors name the ARN and the field, never a value: serde messages can quote values, so secret
-//! JSON is walked by hand instead of deserialised into structs.
+//! Each secret's fields are read by its owner (`secret_fields` for the rules); the identity
+//! provider's by `providers::IdpSecret::parse`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,45 +11,10 @@ use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use serde_json::{Map, Value};
 
 use crate::config::Config;
+use crate::providers::IdpSecret;
+use crate::secret_fields::{SecretsError, field, optional_field};
 
-#[derive(Debug, thiserror::Error)]
-pub enum SecretsError {
-    #[error("secret {arn}: Secrets Manager unreachable or refused the request ({reason})")]
-    Unreachable { arn: String, reason: String },
-    #[error("secret {arn}: not found in Secrets Manager")]
-    NotFound { arn: String },
-    #[error("secret {arn}: has no SecretString (binary secrets are not supported)")]
-    NoString { arn: String },
-    #[error("secret {arn}: SecretString is not a JSON object")]
-    InvalidJson { arn: String },
-    #[error("secret {arn}: missing field `{field}`")]
-    MissingField { arn: String, field: &'static str },
-    #[error("secret {arn}: field `{field}` is invalid: {reason}")]
-    InvalidField { arn: String, field: &'static str, reason: &'static str },
-}
-
-/// Which Stytch API family a project speaks; a project is one or the other.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProjectKind {
-    B2b,
-    Consumer,
-}
-
-#[derive(Clone)]
-pub struct StytchSecret {
-    pub project_id: String,
-    pub secret: String,
-    pub kind: ProjectKind,
-}
-
-impl StytchSecret {
-    /// `test` or `live`, from the project id (`project-test-…`).
-    pub fn environment(&self) -> &str {
-        if self.project_id.starts_with("project-live-") { "live" } else { "test" }
-    }
-}
-
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct SanitySecret {
     pub project_id: String,
     pub dataset: String,
@@ -79,22 +43,6 @@ pub struct InsForgeSecret {
 pub struct Needs {
     pub sanity: bool,
     pub insforge: bool,
-}
-
-/// The identity provider's credentials (`IDP`).
-#[derive(Clone)]
-pub enum IdpSecret {
-    Stytch(StytchSecret),
-    Descope(DescopeSecret),
-}
-
-impl IdpSecret {
-    pub fn project_id(&self) -> &str {
-        match self {
-            IdpSecret::Stytch(s) => &s.project_id,
-            IdpSecret::Descope(d) => &d.project_id,
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -126,12 +74,45 @@ struct Loaded {
     last_attempt: Option<Instant>,
 }
 
-pub struct SecretStore {
+/// Where the secrets are read from.
+struct Source {
     client: Client,
     idp: crate::config::IdpKind,
     idp_arn: String,
     sanity_arn: Option<String>,
     insforge_arn: Option<String>,
+}
+
+impl Source {
+    async fn fetch(&self) -> Result<Secrets, SecretsError> {
+        let optional = |arn: &Option<String>| {
+            let arn = arn.clone();
+            let client = &self.client;
+            async move {
+                match arn {
+                    Some(a) => fetch_object(client, &a).await.map(|o| Some((a, o))),
+                    None => Ok(None),
+                }
+            }
+        };
+        let (idp, sanity, insforge) =
+            tokio::try_join!(fetch_object(&self.client, &self.idp_arn), optional(&self.sanity_arn), optional(&self.insforge_arn))?;
+        Ok(Secrets {
+            idp: IdpSecret::parse(self.idp, &self.idp_arn, idp)?,
+            sanity: match sanity {
+                Some((arn, o)) => parse_sanity(&arn, &o)?,
+                None => SanitySecret::default(),
+            },
+            insforge: match insforge {
+                Some((arn, o)) => Some(parse_insforge(&arn, &o)?),
+                None => None,
+            },
+        })
+    }
+}
+
+pub struct SecretStore {
+    source: Source,
     max_age: Duration,
     reread_min: Duration,
     reread_timeout: Duration,
@@ -157,59 +138,27 @@ impl SecretStore {
             .timeout_config(timeouts)
             .load()
             .await;
-        let store = SecretStore {
+        let source = Source {
             client: Client::new(&sdk),
             idp: cfg.idp,
             idp_arn: cfg.idp_secret_arn.clone(),
             sanity_arn: cfg.sanity_secret_arn.clone().filter(|_| needs.sanity),
             insforge_arn: cfg.insforge_secret_arn.clone().filter(|_| needs.insforge),
+        };
+        let secrets = source.fetch().await?;
+        let store = SecretStore {
+            source,
             max_age: cfg.secrets_max_age,
             reread_min: cfg.secrets_reread_min,
             reread_timeout: cfg.timeouts.request,
-            state: Mutex::new(Loaded {
-                secrets: Arc::new(placeholder()),
-                at: Instant::now(),
-                last_reread: None,
-                last_attempt: None,
-            }),
+            state: Mutex::new(Loaded { secrets: Arc::new(secrets), at: Instant::now(), last_reread: None, last_attempt: None }),
         };
-        let secrets = store.fetch().await?;
-        store.lock().secrets = Arc::new(secrets);
         Ok(store)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Loaded> {
         // A poisoned lock only means another request panicked mid-update; the data is still whole.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    async fn fetch(&self) -> Result<Secrets, SecretsError> {
-        let optional = |arn: &Option<String>| {
-            let arn = arn.clone();
-            let client = &self.client;
-            async move {
-                match arn {
-                    Some(a) => fetch_object(client, &a).await.map(|o| Some((a, o))),
-                    None => Ok(None),
-                }
-            }
-        };
-        let (idp, sanity, insforge) =
-            tokio::try_join!(fetch_object(&self.client, &self.idp_arn), optional(&self.sanity_arn), optional(&self.insforge_arn))?;
-        Ok(Secrets {
-            idp: match self.idp {
-                crate::config::IdpKind::Stytch => IdpSecret::Stytch(parse_stytch(&self.idp_arn, &idp)?),
-                crate::config::IdpKind::Descope => IdpSecret::Descope(parse_descope(&self.idp_arn, &Value::Object(idp).to_string())?),
-            },
-            sanity: match sanity {
-                Some((arn, o)) => parse_sanity(&arn, &o)?,
-                None => placeholder().sanity,
-            },
-            insforge: match insforge {
-                Some((arn, o)) => Some(parse_insforge(&arn, &o)?),
-                None => None,
-            },
-        })
     }
 
     /// The secrets as last read, without I/O.
@@ -249,8 +198,8 @@ impl SecretStore {
 
     async fn reread(&self) -> Option<Arc<Secrets>> {
         // On the request path: bounded well inside the request's own budget.
-        let fetched = tokio::time::timeout(self.reread_timeout, self.fetch()).await;
-        match fetched.unwrap_or_else(|_| Err(SecretsError::Unreachable { arn: self.idp_arn.clone(), reason: "re-read timed out".into() })) {
+        let fetched = tokio::time::timeout(self.reread_timeout, self.source.fetch()).await;
+        match fetched.unwrap_or_else(|_| Err(SecretsError::Unreachable { arn: self.source.idp_arn.clone(), reason: "re-read timed out".into() })) {
             Ok(s) => {
                 let s = Arc::new(s);
                 let mut st = self.lock();
@@ -263,20 +212,6 @@ impl SecretStore {
                 None
             }
         }
-    }
-}
-
-fn placeholder() -> Secrets {
-    Secrets {
-        idp: IdpSecret::Stytch(StytchSecret { project_id: String::new(), secret: String::new(), kind: ProjectKind::B2b }),
-        sanity: SanitySecret {
-            project_id: String::new(),
-            dataset: String::new(),
-            read_token: String::new(),
-            webhook_secret: String::new(),
-            webhook_secret_previous: None,
-        },
-        insforge: None,
     }
 }
 
@@ -294,45 +229,6 @@ async fn fetch_object(client: &Client, arn: &str) -> Result<Map<String, Value>, 
         Ok(Value::Object(m)) => Ok(m),
         _ => Err(SecretsError::InvalidJson { arn: arn.into() }),
     }
-}
-
-/// A required non-empty string field.
-pub fn field(arn: &str, obj: &Map<String, Value>, name: &'static str) -> Result<String, SecretsError> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Err(SecretsError::MissingField { arn: arn.into(), field: name }),
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        Some(Value::String(_)) => Err(SecretsError::InvalidField { arn: arn.into(), field: name, reason: "empty" }),
-        Some(_) => Err(SecretsError::InvalidField { arn: arn.into(), field: name, reason: "not a string" }),
-    }
-}
-
-/// An optional string field: absent, null or empty all mean "not set".
-pub fn optional_field(arn: &str, obj: &Map<String, Value>, name: &'static str) -> Result<Option<String>, SecretsError> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(SecretsError::InvalidField { arn: arn.into(), field: name, reason: "not a string" }),
-    }
-}
-
-fn parse_stytch(arn: &str, obj: &Map<String, Value>) -> Result<StytchSecret, SecretsError> {
-    let project_id = field(arn, obj, "project_id")?;
-    if !(project_id.starts_with("project-test-") || project_id.starts_with("project-live-")) {
-        return Err(SecretsError::InvalidField {
-            arn: arn.into(),
-            field: "project_id",
-            reason: "expected project-test-… or project-live-…",
-        });
-    }
-    let kind = match optional_field(arn, obj, "kind")?.as_deref() {
-        None | Some("b2b") => ProjectKind::B2b,
-        Some("consumer") => ProjectKind::Consumer,
-        Some(_) => {
-            return Err(SecretsError::InvalidField { arn: arn.into(), field: "kind", reason: "expected b2b or consumer" });
-        }
-    };
-    Ok(StytchSecret { project_id, secret: field(arn, obj, "secret")?, kind })
 }
 
 fn parse_insforge(arn: &str, obj: &Map<String, Value>) -> Result<InsForgeSecret, SecretsError> {
@@ -374,17 +270,6 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
-    }
-
-    #[test]
-    fn stytch_secret_defaults_to_b2b_and_rejects_bad_kind() {
-        let s = parse_stytch("arn:x", &obj(serde_json::json!({"project_id":"project-test-1","secret":"s"}))).unwrap();
-        assert_eq!(s.kind, ProjectKind::B2b);
-        assert_eq!(s.environment(), "test");
-        let e = parse_stytch("arn:x", &obj(serde_json::json!({"project_id":"project-live-1","secret":"s","kind":"both"})))
-            .err()
-            .unwrap();
-        assert_eq!(e.to_string(), "secret arn:x: field `kind` is invalid: expected b2b or consumer");
     }
 
     #[test]
@@ -439,73 +324,3 @@ mod tests {
     }
 }
 
-/// A Descope project and a management key for it (`DESCOPE_SECRET_ARN`: `{project_id, management_key}`).
-#[derive(Clone)]
-pub struct DescopeSecret {
-    pub project_id: String,
-    pub management_key: String,
-}
-
-// Never print the management key, even in debug output.
-impl std::fmt::Debug for DescopeSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DescopeSecret").field("project_id", &self.project_id).finish_non_exhaustive()
-    }
-}
-
-/// Parses a Descope secret's JSON. The project id ends up in URLs, JWKS paths and the issuer check:
-/// it must look like one (`P` then letters and digits, e.g. `P2abc…` or `Puse1…`).
-pub fn parse_descope(arn: &str, json: &str) -> Result<DescopeSecret, SecretsError> {
-    let obj = match serde_json::from_str::<Value>(json) {
-        Ok(Value::Object(m)) => m,
-        _ => return Err(SecretsError::InvalidJson { arn: arn.into() }),
-    };
-    let project_id = field(arn, &obj, "project_id")?;
-    if !(project_id.starts_with('P') && project_id.len() >= 2 && project_id.bytes().all(|b| b.is_ascii_alphanumeric())) {
-        return Err(SecretsError::InvalidField {
-            arn: arn.into(),
-            field: "project_id",
-            reason: "expected a Descope project id (P followed by letters and digits)",
-        });
-    }
-    let management_key = field(arn, &obj, "management_key")?;
-    // It travels inside `Authorization: Bearer <project>:<key>`: no separators or whitespace.
-    if management_key.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b':') {
-        return Err(SecretsError::InvalidField { arn: arn.into(), field: "management_key", reason: "unexpected characters" });
-    }
-    Ok(DescopeSecret { project_id, management_key })
-}
-
-#[cfg(test)]
-mod descope_secret_tests {
-    use super::*;
-
-    #[test]
-    fn descope_secret_parses_and_errors_name_the_field_never_the_value() {
-        let s = parse_descope("arn:d", r#"{"project_id":"P2abcDEF123","management_key":"K2-secret_key"}"#).unwrap();
-        assert_eq!(s.project_id, "P2abcDEF123");
-        assert_eq!(s.management_key, "K2-secret_key");
-        assert!(!format!("{s:?}").contains("K2-secret_key"));
-
-        let e = parse_descope("arn:d", "not json").unwrap_err();
-        assert_eq!(e.to_string(), "secret arn:d: SecretString is not a JSON object");
-        let e = parse_descope("arn:d", r#"["P2abc"]"#).unwrap_err();
-        assert!(matches!(e, SecretsError::InvalidJson { .. }));
-        let e = parse_descope("arn:d", r#"{"project_id":"P2abc"}"#).unwrap_err();
-        assert_eq!(e.to_string(), "secret arn:d: missing field `management_key`");
-        let e = parse_descope("arn:d", r#"{"management_key":"K2VERYSECRET"}"#).unwrap_err();
-        assert_eq!(e.to_string(), "secret arn:d: missing field `project_id`");
-        for bad in ["project-test-1", "p2abc", "P", "P2abc/../x", "P2 abc", "P2abc:x"] {
-            let json = serde_json::json!({"project_id": bad, "management_key": "K2VERYSECRET"}).to_string();
-            let e = parse_descope("arn:d", &json).unwrap_err();
-            let msg = e.to_string();
-            assert!(msg.contains("`project_id`") && !msg.contains("K2VERYSECRET"), "{bad}: {msg}");
-        }
-        let e = parse_descope("arn:d", r#"{"project_id":"P2abc","management_key":12345}"#).unwrap_err();
-        assert_eq!(e.to_string(), "secret arn:d: field `management_key` is invalid: not a string");
-        let e = parse_descope("arn:d", r#"{"project_id":"P2abc","management_key":"  "}"#).unwrap_err();
-        assert!(e.to_string().contains("`management_key`"));
-        let e = parse_descope("arn:d", r#"{"project_id":"P2abc","management_key":"K2 SECRET\n"}"#).unwrap_err();
-        assert!(e.to_string().contains("`management_key`") && !e.to_string().contains("SECRET"));
-    }
-}

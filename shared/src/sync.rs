@@ -9,124 +9,12 @@ use crate::cms::slug::SlugField;
 use crate::cms::webhook::is_draft_or_version;
 use crate::cms::{Before, SanityClient, WebhookEvent};
 use crate::error::Error;
+use crate::gated_route::GatedRoute;
 use crate::http::Deadline;
-use crate::idp::{Current, IdentityProvider, IdpError, RuleError, Source, SyncedAccess, Target, TargetKind};
-
-pub const RULE_TYPE: &str = "accessRule";
-/// Descope flavour: a member's access (user attributes, roles, tenant) and a tenant's.
-pub const MEMBER_PROFILE: &str = "memberProfile";
-pub const ORGANIZATION_PROFILE: &str = "organizationProfile";
-pub const ROLE_TYPE: &str = "accessRole";
-pub const PLAN_TYPE: &str = "accessPlan";
-
-/// Member profiles one delivery re-syncs after a document they reference changed; beyond this
-/// the reconciler catches up (the report says how many were left).
-pub const FANOUT_MAX: usize = 50;
-/// The member profiles that reference `$id` (a tenant's profile, a role, a plan).
-pub const REFERENCING_QUERY: &str = r#"*[_type == "memberProfile" && references($id)] | order(_id asc) [0...51]._id"#;
-
-/// Which documents hold the rules: Stytch deployments sync `accessRule`s, Descope deployments
-/// `memberProfile`s and `organizationProfile`s (README "Descope").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Model {
-    Stytch,
-    Descope,
-}
-
-impl Model {
-    pub fn types(self) -> &'static [&'static str] {
-        match self {
-            Model::Stytch => &[RULE_TYPE],
-            Model::Descope => &[MEMBER_PROFILE, ORGANIZATION_PROFILE],
-        }
-    }
-
-    /// Documents profiles reference (Descope): publishing one re-syncs the profiles that use it.
-    pub fn referenced_types(self) -> &'static [&'static str] {
-        match self {
-            Model::Stytch => &[],
-            Model::Descope => &[ROLE_TYPE, PLAN_TYPE, ORGANIZATION_PROFILE],
-        }
-    }
-
-    fn no_before(self) -> &'static str {
-        match self {
-            Model::Stytch => {
-                "delivery has no before() ids; set the webhook projection to include \
-                 \"before\": before(){stytchOrganizationId, stytchUserId}"
-            }
-            Model::Descope => {
-                "delivery has no before() ids; set the webhook projection to include \
-                 \"before\": before(){descopeLoginId, tenantId}"
-            }
-        }
-    }
-
-    fn one_query(self) -> &'static str {
-        match self {
-            Model::Stytch => RULE_QUERY,
-            Model::Descope => PROFILE_QUERY,
-        }
-    }
-
-    fn page_query(self) -> &'static str {
-        match self {
-            Model::Stytch => RULE_PAGE_QUERY,
-            Model::Descope => PROFILE_PAGE_QUERY,
-        }
-    }
-}
-
-/// A rule projected to exactly what the provider needs: one projection for publish-sync's single
-/// read and the reconciler's pages, so the two can never disagree about a rule.
-macro_rules! rule_projection {
-    () => {
-        r#"{
-  _id, _rev, stytchOrganizationId, stytchUserId,
-  "plan": plan->slug, "planTitle": plan->title, region,
-  allowedContentTypes, "gatedRoutes": gatedRoutes[].path, requiresMfa
-}"#
-    };
-}
-
-/// The published rule with id `$id`.
-pub const RULE_QUERY: &str = concat!(r#"*[_type == "accessRule" && _id == $id][0]"#, rule_projection!());
-
-/// A Descope profile projected to the same shape: a member's plan and region fall back to its
-/// tenant's; roles are the referenced `accessRole`s' Descope keys. `tenantRef` and `roleRefs`
-/// let a dangling reference be refused instead of silently syncing less.
-macro_rules! profile_projection {
-    () => {
-        r#"{
-  _id, _rev, _type, descopeLoginId,
-  "tenantId": select(_type == "organizationProfile" => tenantId, tenant->tenantId),
-  "tenantRef": tenant._ref,
-  "plan": coalesce(plan->planSlug, tenant->plan->planSlug),
-  "planTitle": coalesce(plan->title, tenant->plan->title),
-  "region": coalesce(region, tenant->region),
-  "roles": roles[]->descopeRoleKey, "roleRefs": count(roles),
-  "requiresMfa": coalesce(requiresMfa, tenant->requiresMfa)
-}"#
-    };
-}
-
-/// The published profile with id `$id`.
-pub const PROFILE_QUERY: &str =
-    concat!(r#"*[_type in ["memberProfile", "organizationProfile"] && _id == $id][0]"#, profile_projection!());
-
-/// Profiles after `$last`, keyset-paged like the rules.
-pub const PROFILE_PAGE_QUERY: &str = concat!(
-    r#"*[_type in ["memberProfile", "organizationProfile"] && _id > $last] | order(_id asc) [0...500]"#,
-    profile_projection!()
-);
-
-/// Rules per page of the reconciler's desired-state read.
-pub const RULE_PAGE_SIZE: usize = 500;
-
-/// The next page of published rules after `$last` in `_id` order: keyset paging, so documents
-/// created or deleted while paging never shift a page (offset paging would skip or repeat them).
-pub const RULE_PAGE_QUERY: &str =
-    concat!(r#"*[_type == "accessRule" && _id > $last] | order(_id asc) [0...500]"#, rule_projection!());
+use crate::identity::{Target, TargetKind};
+use crate::providers::descope::descope_model::{MEMBER_PROFILE, ORGANIZATION_PROFILE};
+use crate::providers::stytch::stytch_model::RULE_TYPE;
+use crate::providers::{ContentModel, Current, FANOUT_MAX, IdentityProvider, IdpError, RuleError, Source, SyncedAccess};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -266,16 +154,6 @@ fn before_targets(before: &Before) -> Vec<Target> {
     t
 }
 
-/// A gated route: an absolute path, no traversal, query, fragment or whitespace.
-pub fn valid_route(p: &str) -> bool {
-    p.starts_with('/')
-        && (p == "/" || !p.ends_with('/'))
-        && !p.contains("//")
-        && p.len() <= 200
-        && !p.split('/').any(|seg| seg == ".." || seg == ".")
-        && !p.chars().any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
-}
-
 impl Rule {
     fn descope_kind(&self) -> Option<&str> {
         self.doc_type.as_deref().filter(|t| *t == MEMBER_PROFILE || *t == ORGANIZATION_PROFILE)
@@ -312,13 +190,9 @@ impl Rule {
     pub fn access(&self, synced_at: String) -> Result<SyncedAccess, RuleError> {
         let mut routes = Vec::new();
         for r in self.gated_routes.iter().flatten() {
-            // Not trimmed: the gate compares documents' routes with the raw paths, so a path must be
-            // canonical as written (no whitespace, no trailing slash) or it is refused.
-            match r.as_deref() {
-                Some(p) if valid_route(p) => routes.push(p.to_string()),
-                Some(p) => return Err(RuleError(format!("gated route {p:?} must be an absolute path like /reports/q3"))),
-                None => return Err(RuleError("a gated route has no path".into())),
-            }
+            // Not trimmed (gated_route.rs): a path must be canonical as written or it is refused.
+            let p = r.as_deref().ok_or_else(|| RuleError("a gated route has no path".into()))?;
+            routes.push(GatedRoute::try_from(p.to_string()).map_err(RuleError)?);
         }
         let types = self.allowed_content_types.iter().flatten().flatten().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
         let (mut roles, mut tenant_id) = (Vec::new(), None);
@@ -358,10 +232,10 @@ impl Rule {
 /// the convergence property test).
 pub trait RuleSource: Send + Sync {
     /// The published rule (of `model`'s types) with this id, or `None` when it is not published.
-    fn rule(&self, model: Model, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Option<Rule>, Error>> + Send;
+    fn rule(&self, model: &'static ContentModel, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Option<Rule>, Error>> + Send;
     /// Ids of the member profiles that reference document `id` (at most `FANOUT_MAX + 1`).
-    fn referencing(&self, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Vec<String>, Error>> + Send {
-        let _ = (id, deadline);
+    fn referencing(&self, model: &'static ContentModel, id: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<Vec<String>, Error>> + Send {
+        let _ = (model, id, deadline);
         async { Ok(Vec::new()) }
     }
 }
@@ -373,7 +247,7 @@ pub type RulePage = Vec<Result<Rule, (String, RuleError)>>;
 pub trait RuleCatalog: RuleSource {
     /// Up to [`RULE_PAGE_SIZE`] published rules with ids after `last`, in id order. A document
     /// that does not match the schema comes back as its id and the reason.
-    fn rules_after(&self, model: Model, last: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<RulePage, Error>> + Send;
+    fn rules_after(&self, model: &'static ContentModel, last: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<RulePage, Error>> + Send;
 }
 
 /// One rule from a query result, or its id and why it does not match the schema.
@@ -384,8 +258,8 @@ pub fn decode_rule(v: Value) -> Result<Rule, (String, RuleError)> {
 }
 
 impl RuleCatalog for SanityClient {
-    async fn rules_after(&self, model: Model, last: &str, deadline: Deadline) -> Result<RulePage, Error> {
-        let v: Value = self.query(model.page_query(), json!({ "last": last }), deadline).await?;
+    async fn rules_after(&self, model: &'static ContentModel, last: &str, deadline: Deadline) -> Result<RulePage, Error> {
+        let v: Value = self.query(model.page_query.as_str(), json!({ "last": last }), deadline).await?;
         match v {
             Value::Array(items) => Ok(items.into_iter().map(decode_rule).collect()),
             other => Err(Error::Cms(crate::cms::CmsError::Upstream(crate::http::UpstreamError::Decode {
@@ -397,16 +271,17 @@ impl RuleCatalog for SanityClient {
 }
 
 impl RuleSource for SanityClient {
-    async fn rule(&self, model: Model, id: &str, deadline: Deadline) -> Result<Option<Rule>, Error> {
-        let v: Value = self.query(model.one_query(), json!({ "id": id }), deadline).await?;
+    async fn rule(&self, model: &'static ContentModel, id: &str, deadline: Deadline) -> Result<Option<Rule>, Error> {
+        let v: Value = self.query(model.one_query, json!({ "id": id }), deadline).await?;
         if v.is_null() {
             return Ok(None);
         }
         decode_rule(v).map(Some).map_err(|(_, e)| e.into())
     }
 
-    async fn referencing(&self, id: &str, deadline: Deadline) -> Result<Vec<String>, Error> {
-        let v: Value = self.query(REFERENCING_QUERY, json!({ "id": id }), deadline).await?;
+    async fn referencing(&self, model: &'static ContentModel, id: &str, deadline: Deadline) -> Result<Vec<String>, Error> {
+        let Some(q) = model.referencing_query else { return Ok(Vec::new()) };
+        let v: Value = self.query(q.as_str(), json!({ "id": id }), deadline).await?;
         Ok(v.as_array().map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect()).unwrap_or_default())
     }
 }
@@ -417,7 +292,7 @@ pub struct Syncer<'a, C, P> {
     /// The dataset the secrets name; deliveries from another dataset are refused.
     pub dataset: &'a str,
     pub now_ms: fn() -> i64,
-    pub model: Model,
+    pub model: &'static ContentModel,
 }
 
 impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
@@ -427,7 +302,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
             return Ok(Some(Report::because(Outcome::Skipped, "drafts and versions are never synced")));
         }
         let t = ev.doc_type.as_str();
-        if !self.model.types().contains(&t) && !self.model.referenced_types().contains(&t) {
+        if !self.model.types.contains(&t) && !self.model.referenced_types.contains(&t) {
             return Err(Error::UnsupportedType(ev.doc_type.clone()));
         }
         if let Some(ds) = &ev.dataset
@@ -446,16 +321,16 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
         if let Some(r) = self.screen(ev)? {
             return Ok(r);
         }
-        let is_profile = self.model.types().contains(&ev.doc_type.as_str());
+        let is_profile = self.model.types.contains(&ev.doc_type.as_str());
         if is_profile && ev.before == Before::Absent {
-            return Err(Error::BadRequest(self.model.no_before().into()));
+            return Err(Error::BadRequest(self.model.no_before.into()));
         }
         let mut report = if is_profile {
             self.converge(&ev.id, before_targets(&ev.before), Some(ev), deadline).await?
         } else {
             Report::because(Outcome::Unchanged, format!("{} is not synced itself; the profiles referencing it are", ev.doc_type))
         };
-        if self.model.referenced_types().contains(&ev.doc_type.as_str()) {
+        if self.model.referenced_types.contains(&ev.doc_type.as_str()) {
             report.resynced = Some(self.resync_referencing(&ev.id, deadline).await?);
         }
         Ok(report)
@@ -465,7 +340,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
     /// come from it). An upstream failure fails the delivery, so Sanity retries it; a profile
     /// that is invalid on its own is left to its own deliveries (and the reconciler's report).
     async fn resync_referencing(&self, id: &str, deadline: Deadline) -> Result<(usize, usize), Error> {
-        let ids = self.cms.referencing(id, deadline).await?;
+        let ids = self.cms.referencing(self.model, id, deadline).await?;
         let left = ids.len().saturating_sub(FANOUT_MAX);
         let mut done = 0;
         for member in ids.iter().take(FANOUT_MAX) {
@@ -593,12 +468,12 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
         self.idp.validate_target(target)?;
         let desired = rule.access(crate::log::rfc3339((self.now_ms)()))?;
         let current = self.read_target(target, deadline).await?;
-        let mut report = match current.owner() {
+        let mut report = match current.owner.as_deref() {
             Some(owner) if owner != rule.id => Report {
                 owner: Some(owner.to_string()),
                 ..Report::because(Outcome::Conflict, format!("{target} is already managed by rule {owner}"))
             },
-            _ if current.access().is_some_and(|a| a.same_content(&desired)) => Report::new(Outcome::Unchanged),
+            _ if current.access.as_ref().is_some_and(|a| a.same_content(&desired)) => Report::new(Outcome::Unchanged),
             _ => {
                 self.idp.check_fits(&current, &desired)?;
                 self.idp.write(target, &desired, deadline).await?;
@@ -620,8 +495,8 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
             Err(IdpError::TargetNotFound(_)) => return Ok(Outcome::AlreadyClear),
             Err(e) => return Err(e.into()),
         };
-        match current.owner() {
-            None if current.namespace.is_none() => Ok(Outcome::AlreadyClear),
+        match current.owner.as_deref() {
+            None if !current.present => Ok(Outcome::AlreadyClear),
             Some(owner) if owner == rule_id => {
                 self.idp.clear(target, deadline).await?;
                 Ok(Outcome::Cleared)
@@ -634,7 +509,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
     async fn cleanup(&self, ev: &WebhookEvent, deadline: Deadline, explicit_delete: bool) -> Result<Report, Error> {
         if matches!(ev.before, Before::Absent | Before::Null) {
             if explicit_delete {
-                return Err(Error::BadRequest(self.model.no_before().into()));
+                return Err(Error::BadRequest(self.model.no_before.into()));
             }
             return Ok(Report::because(Outcome::Skipped, "rule is no longer published; delete-cleanup clears it"));
         }
@@ -679,16 +554,6 @@ mod tests {
     }
 
     #[test]
-    fn routes_must_be_absolute_clean_paths() {
-        for ok in ["/", "/reports/q3", "/a-b_c/d.e"] {
-            assert!(valid_route(ok), "{ok}");
-        }
-        for bad in ["reports", "/a/../b", "/a b", "/a?x=1", "/a#f", "", "/./a", "/a/", " /a", "/a ", "//a"] {
-            assert!(!valid_route(bad), "{bad}");
-        }
-    }
-
-    #[test]
     fn access_is_projected_from_the_rule() {
         let r = rule(json!({
             "_id": "rule-1", "_rev": "r1", "stytchOrganizationId": "organization-test-x",
@@ -697,7 +562,7 @@ mod tests {
         }));
         let a = r.access("t".into()).unwrap();
         assert_eq!(a.allowed_content_types, vec!["article", "report"]);
-        assert_eq!(a.gated_routes, vec!["/a", "/b"]);
+        assert_eq!(a.gated_routes.iter().map(GatedRoute::as_str).collect::<Vec<_>>(), vec!["/a", "/b"]);
         assert!(!a.requires_mfa);
         assert_eq!(a.source, Source { document_id: "rule-1".into(), rev: "r1".into() });
         let bad = rule(json!({"_id": "r", "_rev": "1", "gatedRoutes": ["/ok", null]}));

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::staff::Staff;
-use crate::gate::session::Session;
-use crate::idp::SyncedAccess;
+use crate::providers::SyncedAccess;
+use crate::session::Session;
 
 /// The role Stytch gives every B2B member.
 pub const MEMBER_ROLE: &str = "stytch_member";
@@ -94,7 +94,7 @@ pub fn principal(session: Option<&Session>, access: Option<&SyncedAccess>, staff
             plan: access.and_then(|a| a.plan.clone()).unwrap_or_default(),
             region: access.and_then(|a| a.region.clone()).unwrap_or_default(),
             allowed_types: access.map(|a| a.allowed_content_types.clone()).unwrap_or_default(),
-            routes: access.map(|a| a.gated_routes.clone()).unwrap_or_default(),
+            routes: access.map(|a| a.gated_routes.iter().map(|r| r.as_str().to_string()).collect()).unwrap_or_default(),
             requires_mfa: access.is_some_and(|a| a.requires_mfa),
             mfa: s.mfa(),
             auth_methods: s.factors.clone(),

@@ -5,7 +5,7 @@
 //! set what").
 
 use crate::config::StaffConfig;
-use crate::gate::session::Session;
+use crate::session::Session;
 
 /// The role staff hold: a B2B member role in a `PLATFORM_ORGANIZATION_IDS` organization
 /// (Stytch), or a project-level role (Descope).

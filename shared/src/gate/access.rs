@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::http::Deadline;
-use crate::idp::{IdentityProvider, IdpError, SyncedAccess, Target};
+use crate::identity::Target;
+use crate::providers::{IdentityProvider, IdpError, SyncedAccess};
 
 const MAX_ENTRIES: usize = 10_000;
 
@@ -32,7 +33,7 @@ impl AccessCache {
                 return Ok(v.clone());
             }
         let access = match idp.read(target, deadline).await {
-            Ok(c) => c.access(),
+            Ok(c) => c.access,
             Err(IdpError::TargetNotFound(_)) => None,
             Err(e) => return Err(e),
         };

@@ -2,9 +2,7 @@
 //! (one document: a check in gatehouse; a list: a filter inside the GROQ query).
 
 pub mod access;
-pub mod descope;
 pub mod query;
-pub mod session;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,23 +13,21 @@ use crate::cms::webhook::valid_document_id;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::Deadline;
-use crate::idp::IdentityProvider;
-use crate::authz::model::{self, Decision, ResourceAttr};
+use crate::authz::model::{self, Decision, Principal, ResourceAttr};
 use crate::authz::staff::Staff;
 use crate::authz::{AnyAuthorizer, Authorizer};
+use crate::gated_route::GatedRoute;
+use crate::providers::{AnyVerifier, IdentityProvider};
+use crate::session::{self, Session};
 use access::AccessCache;
-use session::{AnyVerifier, Session};
-
-pub const SESSION_COOKIE: &str = "stytch_session_jwt";
-/// Descope's web SDKs keep the session JWT in the `DS` cookie.
-pub const DESCOPE_SESSION_COOKIE: &str = "DS";
+use lambda_http::http::Method;
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 
 /// The parts of an HTTP request the gate looks at (kept free of Lambda types for tests).
 #[derive(Debug, Default, Clone)]
 pub struct GateRequest {
-    pub method: String,
+    pub method: Method,
     pub path: String,
     /// Decoded query parameters, in order.
     pub query: Vec<(String, String)>,
@@ -57,7 +53,7 @@ impl GateRequest {
 pub enum Route {
     Preflight,
     Slug(String),
-    GatedRoute(String),
+    GatedRoute(GatedRoute),
     List { doc_type: String, limit: u32, after: String },
 }
 
@@ -67,9 +63,9 @@ pub fn route(req: &GateRequest, content_types: &[String]) -> Result<Route, Error
     if !is_content {
         return Err(Error::NotFound);
     }
-    match req.method.as_str() {
-        "OPTIONS" => return Ok(Route::Preflight),
-        "GET" | "HEAD" => {}
+    match req.method {
+        Method::OPTIONS => return Ok(Route::Preflight),
+        Method::GET | Method::HEAD => {}
         _ => return Err(Error::MethodNotAllowed),
     }
     if let Some(slug) = path.strip_prefix("/content/") {
@@ -79,10 +75,8 @@ pub fn route(req: &GateRequest, content_types: &[String]) -> Result<Route, Error
         return Ok(Route::Slug(slug.to_string()));
     }
     if let Some(r) = req.param("route")? {
-        if !crate::sync::valid_route(r) {
-            return Err(Error::BadRequest("route must be an absolute path like /reports/q3".into()));
-        }
-        return Ok(Route::GatedRoute(r.to_string()));
+        let r = GatedRoute::parse(r).ok_or_else(|| Error::BadRequest("route must be an absolute path like /reports/q3".into()))?;
+        return Ok(Route::GatedRoute(r));
     }
     let Some(t) = req.param("type")? else {
         return Err(Error::BadRequest("give /content/{slug}, ?route=/path or ?type=<content type>".into()));
@@ -115,13 +109,12 @@ fn decode_cursor(c: &str) -> Option<String> {
     valid_document_id(&id).then_some(id)
 }
 
-pub struct Gate<P> {
+pub struct Gate {
     pub verifier: AnyVerifier,
     pub access: AccessCache,
     pub content_types: Vec<String>,
     pub authz: AnyAuthorizer,
     pub staff: Staff,
-    _idp: std::marker::PhantomData<P>,
 }
 
 /// A document as the single read fetches it: its id, its `content` attributes and its fields.
@@ -132,7 +125,7 @@ struct Fetched {
     doc: Value,
 }
 
-impl<P: IdentityProvider> Gate<P> {
+impl Gate {
     pub fn new(verifier: AnyVerifier, cfg: &Config, authz: AnyAuthorizer) -> Self {
         Gate {
             verifier,
@@ -140,7 +133,6 @@ impl<P: IdentityProvider> Gate<P> {
             content_types: cfg.content_types.clone(),
             authz,
             staff: Staff::new(&cfg.staff),
-            _idp: std::marker::PhantomData,
         }
     }
 
@@ -154,7 +146,7 @@ impl<P: IdentityProvider> Gate<P> {
     }
 
     /// Serves a read. Returns the JSON body of a 200; `log` gets the decision's audit fields.
-    pub async fn read(&self, idp: &P, cms: &SanityClient, req: &GateRequest, request_id: &str, deadline: Deadline, log: &mut Map<String, Value>) -> Result<Value, Error> {
+    pub async fn read<P: IdentityProvider>(&self, idp: &P, cms: &SanityClient, req: &GateRequest, request_id: &str, deadline: Deadline, log: &mut Map<String, Value>) -> Result<Value, Error> {
         let route = route(req, &self.content_types)?;
         if route == Route::Preflight {
             return Ok(Value::Null);
@@ -169,36 +161,15 @@ impl<P: IdentityProvider> Gate<P> {
         }
         // Staff is decided once, from configuration; the policies only see the result.
         let principal = model::principal(session.as_ref(), access.as_ref(), &self.staff);
-        let mut params = Map::new();
         match route {
             Route::Preflight => Ok(Value::Null),
-            Route::Slug(key) | Route::GatedRoute(key) => {
-                let by_route = key.starts_with('/');
-                params.insert("contentTypes".into(), json!(self.content_types));
-                params.insert("key".into(), key.into());
-                let found: Option<Fetched> = cms.query(query::one(by_route), Value::Object(params), deadline).await?;
-                let Some(found) = found else { return Err(Error::NotFound) };
-                let Ok(attr) = serde_json::from_value::<ResourceAttr>(found.attr) else {
-                    // A field of the wrong type (say requiredPlans: "pro"): the document is outside
-                    // the contract, so nobody's decision about it can be trusted.
-                    tracing::warn!(document_id = %found.id, "document attributes do not fit the policy contract; not served");
-                    return Err(Error::NotFound);
-                };
-                let started = std::time::Instant::now();
-                let (decision, audit) = self.authz.check(request_id, &principal, &found.id, &attr, deadline).await?;
-                audit.log_into(self.authz.name(), started.elapsed(), log);
-                log.insert("document_id".into(), found.id.into());
-                match decision {
-                    Decision { read: true, .. } => Ok(json!({ "document": found.doc })),
-                    Decision { discover: true, .. } => Err(Error::MfaRequired),
-                    _ => Err(Error::NotFound),
-                }
-            }
+            Route::Slug(slug) => self.read_one(cms, slug, false, &principal, request_id, deadline, log).await,
+            Route::GatedRoute(r) => self.read_one(cms, r.into(), true, &principal, request_id, deadline, log).await,
             Route::List { doc_type, limit, after } => {
                 let started = std::time::Instant::now();
                 let (filter, audit) = self.authz.list_filter(request_id, &principal, deadline).await?;
                 audit.log_into(self.authz.name(), started.elapsed(), log);
-                params = filter.params;
+                let mut params = filter.params;
                 params.insert("type".into(), doc_type.into());
                 params.insert("after".into(), after.into());
                 // One extra row tells whether there is a next page.
@@ -209,6 +180,31 @@ impl<P: IdentityProvider> Gate<P> {
                 let next = if more { docs.last().and_then(|d| d["_id"].as_str()).map(encode_cursor) } else { None };
                 Ok(json!({ "documents": docs, "next_cursor": next }))
             }
+        }
+    }
+
+    /// One document, by slug or by gated route, if the principal may read it.
+    #[allow(clippy::too_many_arguments)]
+    async fn read_one(&self, cms: &SanityClient, key: String, by_route: bool, principal: &Principal, request_id: &str, deadline: Deadline, log: &mut Map<String, Value>) -> Result<Value, Error> {
+        let mut params = Map::new();
+        params.insert("contentTypes".into(), json!(self.content_types));
+        params.insert("key".into(), key.into());
+        let found: Option<Fetched> = cms.query(query::one(by_route), Value::Object(params), deadline).await?;
+        let Some(found) = found else { return Err(Error::NotFound) };
+        let Ok(attr) = serde_json::from_value::<ResourceAttr>(found.attr) else {
+            // A field of the wrong type (say requiredPlans: "pro"): the document is outside
+            // the contract, so nobody's decision about it can be trusted.
+            tracing::warn!(document_id = %found.id, "document attributes do not fit the policy contract; not served");
+            return Err(Error::NotFound);
+        };
+        let started = std::time::Instant::now();
+        let (decision, audit) = self.authz.check(request_id, principal, &found.id, &attr, deadline).await?;
+        audit.log_into(self.authz.name(), started.elapsed(), log);
+        log.insert("document_id".into(), found.id.into());
+        match decision {
+            Decision { read: true, .. } => Ok(json!({ "document": found.doc })),
+            Decision { discover: true, .. } => Err(Error::MfaRequired),
+            _ => Err(Error::NotFound),
         }
     }
 }
@@ -236,7 +232,7 @@ mod tests {
 
     fn req(method: &str, path: &str, q: &[(&str, &str)]) -> GateRequest {
         GateRequest {
-            method: method.into(),
+            method: method.parse().unwrap(),
             path: path.into(),
             query: q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ..Default::default()
@@ -250,7 +246,7 @@ mod tests {
     #[test]
     fn routes_are_parsed_strictly() {
         assert_eq!(route(&req("GET", "/content/hello", &[]), &types()).unwrap(), Route::Slug("hello".into()));
-        assert_eq!(route(&req("GET", "/content", &[("route", "/r/q3")]), &types()).unwrap(), Route::GatedRoute("/r/q3".into()));
+        assert_eq!(route(&req("GET", "/content", &[("route", "/r/q3")]), &types()).unwrap(), Route::GatedRoute(GatedRoute::parse("/r/q3").unwrap()));
         assert_eq!(
             route(&req("GET", "/content", &[("type", "article"), ("limit", "5")]), &types()).unwrap(),
             Route::List { doc_type: "article".into(), limit: 5, after: String::new() }

@@ -387,8 +387,9 @@ async fn gated_reads(b: &Bench, fx: &Fixture) -> Value {
 /// Where a gated read's time goes: JWT verification (in process, keys cached), the access
 /// lookup (cached, and a Stytch round trip when not), and the GROQ round trip.
 async fn breakdown(b: &Bench, fx: &Fixture) -> Value {
-    use gatehouse::gate::session::{Jwks, Verifier, stytch_jwks_url};
-    use gatehouse::secrets::ProjectKind;
+    use gatehouse::jwks::Jwks;
+    use gatehouse::providers::stytch::stytch_session::{StytchVerifier as Verifier, stytch_jwks_url};
+    use gatehouse::providers::stytch::stytch_secret::ProjectKind;
     let project = b.env["B2B_PROJECT"].clone();
     let jwks = Jwks::new(b.http.clone(), stytch_jwks_url(b.url("STYTCH_URL"), &project, ProjectKind::B2b), Duration::from_secs(30), Duration::from_secs(3600), Duration::from_secs(2));
     let v = Verifier::new(jwks, project, ProjectKind::B2b, &[]);
@@ -458,14 +459,15 @@ async fn authz_compare(b: &Bench, fx: &Fixture) -> Value {
     }
     // The PDP alone: the requests gated-content sends for this session and document.
     let session = {
-        use gatehouse::gate::session::{Jwks, Verifier, stytch_jwks_url};
-        use gatehouse::secrets::ProjectKind;
+        use gatehouse::jwks::Jwks;
+        use gatehouse::providers::stytch::stytch_session::{StytchVerifier as Verifier, stytch_jwks_url};
+        use gatehouse::providers::stytch::stytch_secret::ProjectKind;
         let project = b.env["B2B_PROJECT"].clone();
         let jwks = Jwks::new(b.http.clone(), stytch_jwks_url(b.url("STYTCH_URL"), &project, ProjectKind::B2b), Duration::from_secs(30), Duration::from_secs(3600), Duration::from_secs(2));
         Verifier::new(jwks, project, ProjectKind::B2b, &[]).verify(&fx.session).await.unwrap()
     };
     let org = b.stytch(reqwest::Method::GET, &format!("/v1/b2b/organizations/{}", fx.org), None).await;
-    let synced: gatehouse::idp::SyncedAccess = serde_json::from_value(org["organization"]["trusted_metadata"]["sanity_access"].clone()).unwrap();
+    let synced: gatehouse::providers::SyncedAccess = serde_json::from_value(org["organization"]["trusted_metadata"]["sanity_access"].clone()).unwrap();
     let p = model::principal(Some(&session), Some(&synced), &gatehouse::authz::staff::Staff::default());
     let r = model::ResourceAttr {
         doc_type: "report".into(),

@@ -3,10 +3,20 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Current, IdentityProvider, IdpError, NAMESPACE, RuleError, ScanPage, SyncedAccess, Target, TargetKind};
+use serde::Deserialize;
+
+use super::{Current, IdentityProvider, IdpError, NAMESPACE, RuleError, ScanPage, SyncedAccess};
 use crate::config::Config;
 use crate::http::{self, Deadline, UpstreamError};
-use crate::secrets::{ProjectKind, StytchSecret};
+use crate::identity::{Target, TargetKind};
+use stytch_secret::{ProjectKind, StytchSecret};
+
+pub mod stytch_model;
+pub mod stytch_secret;
+pub mod stytch_session;
+
+/// The cookie Stytch's frontend SDKs keep the session JWT in.
+pub const SESSION_COOKIE: &str = "stytch_session_jwt";
 
 const SERVICE: &str = "stytch";
 /// Stytch's documented limits for trusted_metadata.
@@ -34,6 +44,28 @@ pub fn base_url(cfg: &Config, secret: &StytchSecret) -> String {
 /// `<prefix>-(test|live)-<uuid>` (crate::ids).
 pub fn parse_id<'a>(id: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
     crate::ids::stytch(id, prefix)
+}
+
+/// Just enough of the namespace to know its owner, even when the rest does not decode.
+#[derive(Deserialize)]
+struct Owned {
+    source: Option<OwnedSource>,
+}
+
+#[derive(Deserialize)]
+struct OwnedSource {
+    #[serde(rename = "documentId")]
+    document_id: Option<String>,
+}
+
+/// A target's `trusted_metadata` as the sync core sees it: gatehouse's namespace decoded, every
+/// other key kept as it is.
+pub fn current_of(mut metadata: Map<String, Value>) -> Current {
+    let Some(ns) = metadata.remove(NAMESPACE).filter(|v| !v.is_null()) else {
+        return Current { others: metadata, ..Current::default() };
+    };
+    let owner = serde_json::from_value::<Owned>(ns.clone()).ok().and_then(|o| o.source?.document_id).filter(|s| !s.is_empty());
+    Current { present: true, owner, access: serde_json::from_value(ns).ok(), others: metadata }
 }
 
 impl Stytch {
@@ -94,6 +126,8 @@ fn error_message(e: &UpstreamError) -> String {
 }
 
 impl IdentityProvider for Stytch {
+    /// Stytch's own search cursor.
+    type Cursor = String;
     fn name(&self) -> &'static str {
         "stytch"
     }
@@ -142,7 +176,7 @@ impl IdentityProvider for Stytch {
             TargetKind::Organization => &v["organization"]["trusted_metadata"],
             TargetKind::User => &v["trusted_metadata"],
         };
-        Ok(Current::from_metadata(meta.as_object().cloned().unwrap_or_else(Map::new)))
+        Ok(current_of(meta.as_object().cloned().unwrap_or_else(Map::new)))
     }
 
     async fn write(&self, target: &Target, access: &SyncedAccess, deadline: Deadline) -> Result<(), IdpError> {
@@ -157,14 +191,14 @@ impl IdentityProvider for Stytch {
 
     /// B2B: `organizations/search`; consumer: `users/search`. Both unfiltered (Stytch cannot
     /// filter by metadata), 1000 per page, Stytch's cursor.
-    async fn scan(&self, cursor: Option<&str>, deadline: Deadline) -> Result<ScanPage, IdpError> {
+    async fn scan(&self, cursor: Option<&String>, deadline: Deadline) -> Result<ScanPage<String>, IdpError> {
         let (path, list, id_field, kind) = match self.secret.kind {
             ProjectKind::B2b => ("/v1/b2b/organizations/search", "organizations", "organization_id", TargetKind::Organization),
             ProjectKind::Consumer => ("/v1/users/search", "results", "user_id", TargetKind::User),
         };
         let mut body = json!({ "limit": SCAN_PAGE });
         if let Some(c) = cursor {
-            body["cursor"] = c.into();
+            body["cursor"] = c.as_str().into();
         }
         let v = self.call_url(reqwest::Method::POST, &format!("{}{path}", self.base), None, Some(&body), deadline).await?;
         let decode = |reason: &str| IdpError::Upstream(UpstreamError::Decode { service: SERVICE, reason: reason.into() });
@@ -173,7 +207,7 @@ impl IdentityProvider for Stytch {
         for item in items {
             let id = item[id_field].as_str().ok_or_else(|| decode("search result without an id"))?;
             let meta = item["trusted_metadata"].as_object().cloned().unwrap_or_default();
-            targets.push((Target { kind, id: id.to_string() }, Current::from_metadata(meta)));
+            targets.push((Target { kind, id: id.to_string() }, current_of(meta)));
         }
         let next_cursor = v["results_metadata"]["next_cursor"].as_str().filter(|c| !c.is_empty()).map(String::from);
         Ok(ScanPage { targets, next_cursor })
@@ -183,6 +217,22 @@ impl IdentityProvider for Stytch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn owner_comes_only_from_source_document_id() {
+        let c = current_of(
+            json!({"sanity_access": {"source": {"documentId": "rule-1", "rev": "r"}}, "billing": 1}).as_object().unwrap().clone(),
+        );
+        assert_eq!(c.owner.as_deref(), Some("rule-1"));
+        assert_eq!(c.others.len(), 1);
+        let c = current_of(json!({"sanity_access": {"plan": "x"}}).as_object().unwrap().clone());
+        assert_eq!(c.owner.as_deref(), None);
+        assert!(c.present && c.access.is_none());
+        let c = current_of(json!({"sanity_access": null}).as_object().unwrap().clone());
+        assert!(!c.present);
+    }
+
 
     #[test]
     fn ids_must_be_prefix_env_uuid() {

@@ -3,7 +3,7 @@
 //! (`Retry-After` honoured) or a 5xx is retried while time is left.
 //!
 //! Descope's HTTP statuses are not documented; its error body `{errorCode, errorDescription,
-//! errorMessage}` is, so errors are classified by `errorCode` (DESIGN, reference/descope.md):
+//! errorMessage}` is, so errors are classified by `errorCode` (docs/descope.md):
 //!
 //! | errorCode / answer                             | IdpError                                        |
 //! |------------------------------------------------|-------------------------------------------------|
@@ -20,12 +20,21 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{IdpError, Target, TargetKind};
+use super::IdpError;
+use crate::identity::{Target, TargetKind};
+
+pub mod descope_model;
+pub mod descope_records;
+pub mod descope_secret;
+pub mod descope_session;
+
+/// Descope's web SDKs keep the session JWT in the `DS` cookie.
+pub const SESSION_COOKIE: &str = "DS";
 use crate::http::{self, Deadline, UpstreamError};
-use crate::secrets::DescopeSecret;
+use descope_records::{DescopeTenant, DescopeUser, SyncRecord};
+use descope_secret::DescopeSecret;
 
 const SERVICE: &str = "descope";
 /// The one user/tenant custom attribute holding gatehouse's ownership record (type text).
@@ -56,54 +65,6 @@ pub fn base_url(configured: Option<&str>, project_id: &str) -> String {
             format!("https://api.{}.descope.com", region.to_ascii_lowercase())
         }
         _ => "https://api.descope.com".to_string(),
-    }
-}
-
-/// Who owns a target's synced access, as stored in the `gatehouseSync` text attribute: compact
-/// JSON `{"documentId", "rev", "roles", "tenantId"}` (Descope attributes hold only
-/// string/number/bool/string[], so the record is one string beside `plan` and `region`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncRecord {
-    pub document_id: String,
-    pub rev: String,
-    /// The role keys the profile grants (what the sync compares).
-    #[serde(default)]
-    pub roles: Vec<String>,
-    #[serde(default)]
-    pub tenant_id: Option<String>,
-    /// The subset of `roles` gatehouse itself assigned, so the only ones it ever removes: a role
-    /// the user already held (granted by hand) is never listed here and survives every change.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub added: Vec<String>,
-    /// The rest of the synced access (one attribute keeps the operator's setup to three).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub requires_mfa: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan_title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub synced_at: Option<String>,
-    /// The member profile's `descopeLoginId` as written (the reconciler's scan key).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login_id: Option<String>,
-}
-
-impl SyncRecord {
-    /// The attribute's value: compact JSON.
-    pub fn to_attr(&self) -> String {
-        // A struct of strings always serialises.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Reads the attribute's value: a JSON string (as written by `to_attr`), or an object if a
-    /// person pasted one. Anything else, or a record without a document id, is no record.
-    pub fn from_attr(v: &Value) -> Option<SyncRecord> {
-        let rec: SyncRecord = match v {
-            Value::String(s) => serde_json::from_str(s).ok()?,
-            Value::Object(_) => serde_json::from_value(v.clone()).ok()?,
-            _ => return None,
-        };
-        (!rec.document_id.is_empty()).then_some(rec)
     }
 }
 
@@ -401,55 +362,50 @@ pub const REGION_ATTR: &str = "region";
 /// Users per page of the reconciler's scan.
 const SCAN_PAGE: u32 = 100;
 
-fn attrs(v: &Value) -> serde_json::Map<String, Value> {
-    v.get("customAttributes").and_then(Value::as_object).cloned().unwrap_or_default()
-}
-
 fn str_attr(a: &serde_json::Map<String, Value>, k: &str) -> Option<String> {
     a.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from)
 }
 
-/// The roles a user holds in `scope` (a tenant, or the project when `None`), and whether they
-/// are in that tenant at all.
-fn held(user: &Value, scope: Option<&str>) -> (Vec<String>, bool) {
-    let names = |v: &Value| -> Vec<String> {
-        v.get("roleNames").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect()).unwrap_or_default()
-    };
-    match scope {
-        None => (names(user), true),
-        Some(t) => match user.get("userTenants").and_then(Value::as_array).and_then(|ts| ts.iter().find(|x| x["tenantId"] == t)) {
-            Some(ut) => (names(ut), true),
-            None => (Vec::new(), false),
-        },
-    }
+/// Reads an answer's user or tenant into its type (a shape we cannot read is Descope's fault).
+fn typed<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> Result<T, IdpError> {
+    T::deserialize(v).map_err(|e| decode(format!("{what}: {e}")))
 }
 
-/// A target's attributes as the sync core sees them: the namespace value rebuilt from `plan`,
-/// `region` and the record, so ownership and "unchanged" work exactly as for Stytch. The roles
-/// are those the profile grants *and* the user still holds, so a managed role removed by hand
-/// reads as drift and is assigned again.
+/// A target's attributes as the sync core sees them, from `plan`, `region` and the record. The
+/// roles are those the profile grants *and* the user still holds, so a managed role removed by
+/// hand reads as drift and is assigned again.
 fn current_of(a: &serde_json::Map<String, Value>, held_roles: Option<&[String]>) -> super::Current {
     let record = a.get(SYNC_ATTR).and_then(SyncRecord::from_attr);
     let (plan, region) = (str_attr(a, PLAN_ATTR), str_attr(a, REGION_ATTR));
-    let namespace = match &record {
-        None if plan.is_none() && region.is_none() => None,
-        // Set by hand, without a record: nobody owns it (the first rule may take it over).
-        None => Some(json!({"plan": plan, "region": region})),
-        Some(r) => {
-            let mut roles: Vec<String> = r.roles.iter().filter(|x| held_roles.is_none_or(|h| h.contains(x))).cloned().collect();
-            roles.sort();
-            Some(json!({
-                "plan": plan, "planTitle": r.plan_title, "region": region, "allowedContentTypes": [], "gatedRoutes": [],
-                "requiresMfa": r.requires_mfa, "roles": roles, "tenantId": r.tenant_id,
-                "source": {"documentId": r.document_id, "rev": r.rev}, "syncedAt": r.synced_at.clone().unwrap_or_default(),
-            }))
-        }
-    };
     let mut others = a.clone();
     for k in [SYNC_ATTR, PLAN_ATTR, REGION_ATTR] {
         others.remove(k);
     }
-    super::Current { namespace, others }
+    let Some(r) = record else {
+        // Set by hand, without a record: present, but nobody owns it (the first rule may take it over).
+        return super::Current { present: plan.is_some() || region.is_some(), owner: None, access: None, others };
+    };
+    let mut roles: Vec<String> = r.roles.iter().filter(|x| held_roles.is_none_or(|h| h.contains(x))).cloned().collect();
+    roles.sort();
+    let access = super::SyncedAccess {
+        plan,
+        plan_title: r.plan_title,
+        region,
+        allowed_content_types: Vec::new(),
+        gated_routes: Vec::new(),
+        requires_mfa: r.requires_mfa,
+        roles,
+        tenant_id: r.tenant_id,
+        source: super::Source { document_id: r.document_id.clone(), rev: r.rev },
+        synced_at: r.synced_at.unwrap_or_default(),
+    };
+    super::Current { present: true, owner: Some(r.document_id), access: Some(access), others }
+}
+
+fn user_current(u: &DescopeUser) -> super::Current {
+    let scope = DescopeUser::record(u).and_then(|r| r.tenant_id);
+    let (h, _) = u.held(scope.as_deref());
+    current_of(&u.custom_attributes, Some(&h))
 }
 
 fn opt(v: &Option<String>) -> Value {
@@ -471,21 +427,17 @@ impl Descope {
         }
     }
 
-    fn record_of(user: &Value) -> Option<SyncRecord> {
-        attrs(user).get(SYNC_ATTR).and_then(SyncRecord::from_attr)
-    }
-
     async fn write_user(&self, login_id: &str, access: &super::SyncedAccess, deadline: Deadline) -> Result<(), IdpError> {
         let (user, defined) = tokio::join!(self.load_user(login_id, deadline), self.require_attributes(deadline));
-        let user = user?;
+        let user: DescopeUser = typed(&user?, "user")?;
         defined?;
-        let old = Self::record_of(&user);
+        let old = user.record();
         let scope = access.tenant_id.as_deref();
         // 1. Moved to another scope (tenant ↔ tenant ↔ project): take back what gatehouse added
         //    in the old one first. Idempotent (only roles still held), so a retry is safe.
         let mut kept_added: Vec<String> = Vec::new();
         if let Some(o) = &old {
-            let (old_held, _) = held(&user, o.tenant_id.as_deref());
+            let (old_held, _) = user.held(o.tenant_id.as_deref());
             if o.tenant_id.as_deref() == scope {
                 kept_added = o.added.iter().filter(|r| access.roles.contains(r)).cloned().collect();
             } else {
@@ -495,7 +447,7 @@ impl Descope {
                 }
             }
         }
-        let (now_held, member) = held(&user, scope);
+        let (now_held, member) = user.held(scope);
         let to_add: Vec<String> = access.roles.iter().filter(|r| !now_held.contains(r)).cloned().collect();
         let mut added = kept_added;
         added.extend(to_add.iter().cloned());
@@ -543,9 +495,9 @@ impl Descope {
     }
 
     async fn clear_user(&self, login_id: &str, deadline: Deadline) -> Result<(), IdpError> {
-        let user = self.load_user(login_id, deadline).await?;
-        if let Some(o) = Self::record_of(&user) {
-            let (h, _) = held(&user, o.tenant_id.as_deref());
+        let user: DescopeUser = typed(&self.load_user(login_id, deadline).await?, "user")?;
+        if let Some(o) = user.record() {
+            let (h, _) = user.held(o.tenant_id.as_deref());
             let back: Vec<String> = o.added.iter().filter(|r| h.contains(r)).cloned().collect();
             if !back.is_empty() {
                 self.remove_roles(login_id, &back, o.tenant_id.as_deref(), deadline).await?;
@@ -562,7 +514,7 @@ impl Descope {
     /// so name, domains and other attributes are sent back exactly as read).
     async fn modify_tenant(&self, id: &str, set: &[(&str, Value)], deadline: Deadline) -> Result<(), IdpError> {
         let mut tenant = self.load_tenant(id, deadline).await?;
-        let mut a = attrs(&tenant);
+        let mut a = typed::<DescopeTenant>(&tenant, "tenant")?.custom_attributes;
         for (k, v) in set {
             if v.is_null() {
                 a.remove(*k);
@@ -575,7 +527,15 @@ impl Descope {
     }
 }
 
+/// Where a Descope scan resumes: a page of users, then the tenants (all in one call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DescopeCursor {
+    Users(u32),
+    Tenants,
+}
+
 impl super::IdentityProvider for Descope {
+    type Cursor = DescopeCursor;
     fn name(&self) -> &'static str {
         "descope"
     }
@@ -599,13 +559,11 @@ impl super::IdentityProvider for Descope {
 
     async fn read(&self, target: &Target, deadline: Deadline) -> Result<super::Current, IdpError> {
         match target.kind {
-            TargetKind::User => {
-                let user = self.load_user(&target.id, deadline).await?;
-                let scope = Self::record_of(&user).and_then(|r| r.tenant_id);
-                let (h, _) = held(&user, scope.as_deref());
-                Ok(current_of(&attrs(&user), Some(&h)))
+            TargetKind::User => Ok(user_current(&typed(&self.load_user(&target.id, deadline).await?, "user")?)),
+            TargetKind::Organization => {
+                let t: DescopeTenant = typed(&self.load_tenant(&target.id, deadline).await?, "tenant")?;
+                Ok(current_of(&t.custom_attributes, None))
             }
-            TargetKind::Organization => Ok(current_of(&attrs(&self.load_tenant(&target.id, deadline).await?), None)),
         }
     }
 
@@ -637,36 +595,34 @@ impl super::IdentityProvider for Descope {
         }
     }
 
-    /// Users page by page (`u{page}`), then every tenant in one call (`t`). A user is keyed by
-    /// the login id its record names (what its profile wrote), else its first login id.
-    async fn scan(&self, cursor: Option<&str>, deadline: Deadline) -> Result<super::ScanPage, IdpError> {
+    /// Users page by page, then every tenant in one call. A user is keyed by the login id its
+    /// record names (what its profile wrote), else its first login id.
+    async fn scan(&self, cursor: Option<&DescopeCursor>, deadline: Deadline) -> Result<super::ScanPage<DescopeCursor>, IdpError> {
         let page = match cursor {
             None => 0,
-            Some("t") => {
-                let tenants = self.load_all_tenants(deadline).await?;
+            Some(DescopeCursor::Users(n)) => *n,
+            Some(DescopeCursor::Tenants) => {
+                let tenants: Vec<DescopeTenant> = typed(&Value::Array(self.load_all_tenants(deadline).await?), "tenants")?;
                 let targets = tenants
-                    .iter()
-                    .filter_map(|t| Some((Target { kind: TargetKind::Organization, id: t.get("id")?.as_str()?.to_string() }, current_of(&attrs(t), None))))
+                    .into_iter()
+                    .map(|t| (Target { kind: TargetKind::Organization, id: t.id }, current_of(&t.custom_attributes, None)))
                     .collect();
                 return Ok(super::ScanPage { targets, next_cursor: None });
             }
-            Some(c) => c.strip_prefix('u').and_then(|n| n.parse().ok()).ok_or_else(|| IdpError::Rejected(format!("invalid scan cursor {c:?}")))?,
         };
         let (users, total) = self.search_users(page, SCAN_PAGE, deadline).await?;
+        let users: Vec<DescopeUser> = typed(&Value::Array(users), "users")?;
         let mut targets = Vec::new();
         for u in &users {
-            let rec = Self::record_of(u);
-            let first_login = u.get("loginIds").and_then(Value::as_array).and_then(|l| l.first()).and_then(Value::as_str).map(String::from);
-            let Some(id) = rec.as_ref().and_then(|r| r.login_id.clone()).or(first_login) else { continue };
-            let (h, _) = held(u, rec.and_then(|r| r.tenant_id).as_deref());
-            targets.push((Target { kind: TargetKind::User, id }, current_of(&attrs(u), Some(&h))));
+            let Some(id) = u.record().and_then(|r| r.login_id).or_else(|| u.login_ids.first().cloned()) else { continue };
+            targets.push((Target { kind: TargetKind::User, id }, user_current(u)));
         }
         let seen = u64::from(page + 1) * u64::from(SCAN_PAGE);
-        let next = if !users.is_empty() && seen < total { format!("u{}", page + 1) } else { "t".into() };
+        let next = if !users.is_empty() && seen < total { DescopeCursor::Users(page + 1) } else { DescopeCursor::Tenants };
         Ok(super::ScanPage { targets, next_cursor: Some(next) })
     }
 
-    fn access_target(&self, session: &crate::gate::session::Session) -> Target {
+    fn access_target(&self, session: &crate::session::Session) -> Target {
         // A member's access lives on their user (their profile's plan/region already fall back to
         // the tenant's in the sync), whatever tenant the session is in.
         Target { kind: TargetKind::User, id: session.subject.clone() }
@@ -728,7 +684,7 @@ mod tests {
 
     impl Emu {
         async fn start() -> Emu {
-            Emu { base: crate::idp::descope::test_emulator(PID, KEY, seed()).await, http: reqwest::Client::new() }
+            Emu { base: crate::providers::descope::test_emulator(PID, KEY, seed()).await, http: reqwest::Client::new() }
         }
 
         fn client(&self, key: &str) -> Descope {

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::session::{Jwks, LEEWAY_S, Session, SessionError};
-use crate::jwt::{self, JwtError, Validation};
+use crate::jwks::{Jwks, rs256_key};
+use crate::jwt::{self, Validation};
+use crate::session::{LEEWAY_S, Session, SessionError};
 
 /// Where a Descope project's signing keys are published.
 pub fn descope_jwks_url(base: &str, project_id: &str) -> String {
@@ -65,7 +66,7 @@ impl DescopeVerifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Session, SessionError> {
-        let (_, key) = super::session::rs256_key(&self.jwks, token).await?;
+        let (_, key) = rs256_key(&self.jwks, token).await?;
         let v = Validation {
             leeway: LEEWAY_S,
             validate_exp: true,
@@ -76,16 +77,7 @@ impl DescopeVerifier {
             required: vec!["exp", "sub"],
             ..Validation::default()
         };
-        let c: Claims = jwt::decode(token, &key, &v).map_err(|e| match e {
-            JwtError::Expired => SessionError::Expired,
-            JwtError::NotYetValid => SessionError::NotYetValid,
-            JwtError::Audience => SessionError::Audience,
-            JwtError::Signature => SessionError::Signature,
-            JwtError::MissingClaim(_) | JwtError::ClaimFormat(_) => SessionError::Claims,
-            JwtError::Algorithm => SessionError::Algorithm,
-            // No issuers are set here: `iss` is checked below.
-            JwtError::Issuer | JwtError::Malformed => SessionError::Malformed,
-        })?;
+        let c: Claims = jwt::decode(token, &key, &v)?;
         if !c.iss.as_deref().is_some_and(|iss| self.issuer_ok(iss)) {
             return Err(SessionError::Issuer);
         }
@@ -174,7 +166,7 @@ mod tests {
 
     impl Emu {
         async fn start() -> Emu {
-            Emu { base: crate::idp::descope::test_emulator(PID, KEY, seed()).await, http: reqwest::Client::new() }
+            Emu { base: crate::providers::descope::test_emulator(PID, KEY, seed()).await, http: reqwest::Client::new() }
         }
 
         fn verifier(&self) -> DescopeVerifier {
@@ -322,7 +314,7 @@ mod tests {
         assert_eq!(v.verify(&tampered).await, Err(SessionError::Signature));
         // Garbage and oversize.
         assert_eq!(v.verify("a.b").await, Err(SessionError::Malformed));
-        assert_eq!(v.verify(&"a".repeat(crate::gate::session::MAX_TOKEN_LEN + 1)).await, Err(SessionError::Malformed));
+        assert_eq!(v.verify(&"a".repeat(crate::session::MAX_TOKEN_LEN + 1)).await, Err(SessionError::Malformed));
         // The genuine token still passes after all that.
         assert!(v.verify(&good).await.is_ok());
     }
