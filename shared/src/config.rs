@@ -10,7 +10,7 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-/// Outbound HTTP and budget settings (DESIGN "Timeouts"; every value overridable by env).
+/// Outbound HTTP and budget settings (every value overridable by env: docs/operating.md).
 #[derive(Debug, Clone)]
 pub struct Timeouts {
     pub connect: Duration,

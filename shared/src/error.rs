@@ -51,7 +51,7 @@ fn upstream_status(e: &UpstreamError) -> u16 {
 }
 
 impl Error {
-    /// 4xx tells Sanity not to retry; 5xx asks it to (DESIGN "Sync contract" 6).
+    /// 4xx tells Sanity not to retry; 5xx asks it to (docs/answers.md).
     pub fn status(&self) -> u16 {
         match self {
             Error::MethodNotAllowed => 405,

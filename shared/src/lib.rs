@@ -25,3 +25,114 @@ pub mod secret_fields;
 pub mod secrets;
 pub mod session;
 pub mod sync;
+
+/// The layering rules of docs/ARCHITECTURE.md, checked on the source: a module that breaks one
+/// fails here, not in review.
+#[cfg(test)]
+mod layering {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Depend on nothing in the crate but each other: identity and session types, the JWKS cache,
+    /// JWTs, configuration, HTTP plumbing, logging.
+    const LEAVES: &[&str] = &["config", "gated_route", "http", "identity", "ids", "jwks", "jwt", "log", "secret_fields", "session"];
+
+    /// Every `.rs` file under `dir`, as (path relative to src/, code before its first `#[cfg(test)]`).
+    fn sources(src: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                sources(src, &p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+                out.push((p.strip_prefix(src).unwrap().to_string_lossy().into_owned(), code));
+            }
+        }
+    }
+
+    /// The crate's top-level modules each file's code names (`crate::x`, `use crate::{x, …}`).
+    fn graph() -> (BTreeMap<String, BTreeSet<String>>, Vec<(String, String)>) {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &src, &mut files);
+        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (path, code) in &files {
+            let top = path.split('/').next().unwrap().trim_end_matches(".rs").to_string();
+            if top == "lib" {
+                continue;
+            }
+            let mut names = BTreeSet::new();
+            for (i, _) in code.match_indices("crate::") {
+                let rest = &code[i + 7..];
+                if let Some(list) = rest.strip_prefix('{') {
+                    let list = &list[..list.find('}').unwrap_or(0)];
+                    names.extend(list.split(',').filter_map(|x| x.trim().split("::").next()).filter(|x| !x.is_empty()).map(String::from));
+                } else {
+                    names.insert(rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect());
+                }
+            }
+            names.remove(&top);
+            g.entry(top).or_default().extend(names);
+        }
+        (g, files)
+    }
+
+    #[test]
+    fn modules_form_no_cycle() {
+        let (g, _) = graph();
+        // Depth-first search; a node met again while still on the path closes a cycle.
+        fn visit<'a>(g: &'a BTreeMap<String, BTreeSet<String>>, n: &'a str, path: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) {
+            if let Some(i) = path.iter().position(|p| *p == n) {
+                panic!("module cycle: {}", [&path[i..], &[n]].concat().join(" -> "));
+            }
+            if !done.insert(n) {
+                return;
+            }
+            path.push(n);
+            for m in g.get(n).into_iter().flatten() {
+                visit(g, m, path, done);
+            }
+            path.pop();
+        }
+        let mut done = BTreeSet::new();
+        for n in g.keys() {
+            visit(&g, n, &mut Vec::new(), &mut done);
+        }
+        assert!(g.len() > 15, "found only {} modules: is the scan broken?", g.len());
+    }
+
+    #[test]
+    fn leaves_depend_only_on_leaves_and_nothing_depends_on_app() {
+        let (g, _) = graph();
+        for leaf in LEAVES {
+            let bad: Vec<&String> = g.get(*leaf).into_iter().flatten().filter(|m| !LEAVES.contains(&m.as_str())).collect();
+            assert!(bad.is_empty(), "{leaf} is a leaf module but uses {bad:?}");
+        }
+        assert!(g.get("identity").is_none_or(BTreeSet::is_empty), "identity must depend on nothing: {:?}", g.get("identity"));
+        let users: Vec<&String> = g.iter().filter(|(_, d)| d.contains("app")).map(|(m, _)| m).collect();
+        assert!(users.is_empty(), "only the function crates may use app: {users:?}");
+    }
+
+    #[test]
+    fn each_provider_folder_knows_only_itself() {
+        let (_, files) = graph();
+        for (path, code) in &files {
+            for (mine, other) in [("providers/stytch/", "descope"), ("providers/descope/", "stytch")] {
+                if path.starts_with(mine) {
+                    let named = code.contains(&format!("providers::{other}")) || code.contains(&format!("super::{other}"));
+                    assert!(!named, "{path} reaches into providers/{other}/");
+                }
+            }
+        }
+        // Every file name is unique outside the mod.rs convention (no two `descope.rs`).
+        let mut seen = BTreeMap::new();
+        for (path, _) in &files {
+            let name = path.rsplit('/').next().unwrap();
+            if name != "mod.rs"
+                && let Some(prev) = seen.insert(name.to_string(), path.clone()) {
+                    panic!("{prev} and {path} share a file name");
+                }
+        }
+    }
+}
