@@ -114,8 +114,8 @@ fn before_of(rule: Option<&Rule>) -> Before {
         None => Before::Null,
         Some(r) => {
             let mut m = Map::new();
-            m.insert("stytchOrganizationId".into(), r.stytch_organization_id.clone().map_or(Value::Null, Value::String));
-            m.insert("stytchUserId".into(), r.stytch_user_id.clone().map_or(Value::Null, Value::String));
+            m.insert("stytchOrganizationId".into(), r.stytch.stytch_organization_id.clone().map_or(Value::Null, Value::String));
+            m.insert("stytchUserId".into(), r.stytch.stytch_user_id.clone().map_or(Value::Null, Value::String));
             Before::Object(m)
         }
     }
@@ -184,8 +184,7 @@ async fn history(seed: u64, mode: Deliveries, lake: &Lake, idp: &Provider, log: 
             let rule = Rule {
                 id: id.clone(),
                 rev: format!("r{rev}"),
-                stytch_organization_id: org,
-                stytch_user_id: user,
+                stytch: crate::providers::stytch::stytch_model::StytchRuleFields { stytch_organization_id: org, stytch_user_id: user },
                 plan: crate::cms::slug::SlugField::Value("pro".into()),
                 plan_title: None,
                 region: Some(region.clone()),

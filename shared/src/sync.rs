@@ -11,10 +11,12 @@ use crate::cms::{Before, SanityClient, WebhookEvent};
 use crate::error::Error;
 use crate::gated_route::GatedRoute;
 use crate::http::Deadline;
-use crate::identity::{Target, TargetKind};
+use crate::identity::Target;
 use crate::providers::descope::descope_model::{MEMBER_PROFILE, ORGANIZATION_PROFILE};
 use crate::providers::stytch::stytch_model::RULE_TYPE;
-use crate::providers::{ContentModel, Current, FANOUT_MAX, IdentityProvider, IdpError, RuleError, Source, SyncedAccess};
+use crate::providers::descope::descope_model::DescopeProfileFields;
+use crate::providers::stytch::stytch_model::StytchRuleFields;
+use crate::providers::{self, ContentModel, Current, FANOUT_MAX, IdentityProvider, IdpError, RuleError, Source, SyncedAccess, non_empty};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,23 +106,12 @@ pub struct Rule {
     /// `accessRule` (or absent), `memberProfile`, `organizationProfile`.
     #[serde(rename = "_type", default)]
     pub doc_type: Option<String>,
-    #[serde(default)]
-    pub stytch_organization_id: Option<String>,
-    #[serde(default)]
-    pub stytch_user_id: Option<String>,
-    /// Descope member profile: whose user it is (login id or user id).
-    #[serde(default)]
-    pub descope_login_id: Option<String>,
-    /// Descope: the tenant an organization profile describes, or a member's tenant.
-    #[serde(default)]
-    pub tenant_id: Option<String>,
-    #[serde(default)]
-    pub tenant_ref: Option<String>,
-    /// Role keys (null: a reference that does not resolve).
-    #[serde(default)]
-    pub roles: Option<Vec<SlugField>>,
-    #[serde(default)]
-    pub role_refs: Option<u64>,
+    /// Stytch: the organization or user the rule grants to (providers/stytch/stytch_model.rs).
+    #[serde(flatten)]
+    pub stytch: StytchRuleFields,
+    /// Descope: the profile's user or tenant, roles (providers/descope/descope_model.rs).
+    #[serde(flatten)]
+    pub descope: DescopeProfileFields,
     /// The plan's slug, raw: an object or a string (cms::slug).
     #[serde(default)]
     pub plan: SlugField,
@@ -131,29 +122,6 @@ pub struct Rule {
     pub requires_mfa: Option<bool>,
 }
 
-fn non_empty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// Targets named by a set of id fields (the rule itself, or the webhook's `before()`).
-fn targets(org: Option<&str>, user: Option<&str>) -> Vec<Target> {
-    let mut t = Vec::new();
-    if let Some(id) = org {
-        t.push(Target { kind: TargetKind::Organization, id: id.into() });
-    }
-    if let Some(id) = user {
-        t.push(Target { kind: TargetKind::User, id: id.into() });
-    }
-    t
-}
-
-fn before_targets(before: &Before) -> Vec<Target> {
-    let mut t = targets(before.str("stytchOrganizationId"), before.str("stytchUserId"));
-    // Descope: a member profile names its user, an organization profile its tenant.
-    t.extend(targets(before.str("tenantId"), before.str("descopeLoginId")));
-    t
-}
-
 impl Rule {
     fn descope_kind(&self) -> Option<&str> {
         self.doc_type.as_deref().filter(|t| *t == MEMBER_PROFILE || *t == ORGANIZATION_PROFILE)
@@ -161,15 +129,8 @@ impl Rule {
 
     pub fn target(&self) -> Result<Option<Target>, RuleError> {
         match self.descope_kind() {
-            Some(MEMBER_PROFILE) => return Ok(non_empty(&self.descope_login_id).map(|id| Target { kind: TargetKind::User, id: id.into() })),
-            Some(_) => return Ok(non_empty(&self.tenant_id).map(|id| Target { kind: TargetKind::Organization, id: id.into() })),
-            None => {}
-        }
-        let t = targets(non_empty(&self.stytch_organization_id), non_empty(&self.stytch_user_id));
-        match t.len() {
-            0 => Ok(None),
-            1 => Ok(t.into_iter().next()),
-            _ => Err(RuleError("set either stytchOrganizationId or stytchUserId, not both".into())),
+            Some(kind) => Ok(self.descope.target(kind)),
+            None => self.stytch.target(),
         }
     }
 
@@ -195,24 +156,10 @@ impl Rule {
             routes.push(GatedRoute::try_from(p.to_string()).map_err(RuleError)?);
         }
         let types = self.allowed_content_types.iter().flatten().flatten().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-        let (mut roles, mut tenant_id) = (Vec::new(), None);
-        if self.descope_kind() == Some(MEMBER_PROFILE) {
-            for r in self.roles.iter().flatten() {
-                match r.get("descopeRoleKey of a referenced accessRole").map_err(|e| self.refuse(e))? {
-                    Some(k) => roles.push(k.trim().to_string()),
-                    None => return Err(RuleError("a role reference does not resolve to a published accessRole with a descopeRoleKey".into())),
-                }
-            }
-            if self.role_refs.is_some_and(|n| n as usize != roles.len()) {
-                return Err(RuleError("a role reference does not resolve to a published accessRole".into()));
-            }
-            roles.sort();
-            roles.dedup();
-            tenant_id = non_empty(&self.tenant_id).map(String::from);
-            if tenant_id.is_none() && non_empty(&self.tenant_ref).is_some() {
-                return Err(RuleError("the tenant reference does not resolve to a published organizationProfile with a tenantId".into()));
-            }
-        }
+        let (roles, tenant_id) = match self.descope_kind() {
+            Some(kind) => self.descope.membership(kind, |e| self.refuse(e))?,
+            None => (Vec::new(), None),
+        };
         Ok(SyncedAccess {
             roles,
             tenant_id,
@@ -326,7 +273,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
             return Err(Error::BadRequest(self.model.no_before.into()));
         }
         let mut report = if is_profile {
-            self.converge(&ev.id, before_targets(&ev.before), Some(ev), deadline).await?
+            self.converge(&ev.id, providers::before_targets(&ev.before), Some(ev), deadline).await?
         } else {
             Report::because(Outcome::Unchanged, format!("{} is not synced itself; the profiles referencing it are", ev.doc_type))
         };
@@ -519,10 +466,10 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
                 // target it had before the delete may be a different one, which it must not keep.
                 let mut report = Report::because(Outcome::Stale, "a published rule with this id exists again");
                 let current = rule.target().ok().flatten();
-                report.cleared_previous = self.clear_previous(&before_targets(&ev.before), current.as_ref(), &rule.id, deadline).await?;
+                report.cleared_previous = self.clear_previous(&providers::before_targets(&ev.before), current.as_ref(), &rule.id, deadline).await?;
                 return Ok(report);
             }
-        let targets = before_targets(&ev.before);
+        let targets = providers::before_targets(&ev.before);
         if targets.is_empty() {
             return Ok(Report::because(Outcome::Skipped, "rule targeted no organization or user"));
         }
@@ -548,6 +495,7 @@ impl<C: RuleSource, P: IdentityProvider> Syncer<'_, C, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::TargetKind;
 
     fn rule(v: Value) -> Rule {
         serde_json::from_value(v).unwrap()

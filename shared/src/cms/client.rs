@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::http::{self, Deadline, UpstreamError};
-use crate::secrets::SanitySecret;
+use super::sanity_secret::SanitySecret;
 
 const SERVICE: &str = "sanity";
 

@@ -2,6 +2,7 @@
 //! Content Lake query client.
 
 pub mod client;
+pub mod sanity_secret;
 pub mod signature;
 pub mod slug;
 pub mod webhook;

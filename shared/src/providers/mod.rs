@@ -215,6 +215,31 @@ pub struct ContentModel {
     pub referencing_query: Option<&'static std::sync::LazyLock<String>>,
 }
 
+/// A rule field's text, trimmed; `None` when absent or blank.
+pub fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Targets named by a pair of id fields (a rule's, or a delivery's `before()`).
+pub fn targets(org: Option<&str>, user: Option<&str>) -> Vec<Target> {
+    let mut t = Vec::new();
+    if let Some(id) = org {
+        t.push(Target { kind: TargetKind::Organization, id: id.into() });
+    }
+    if let Some(id) = user {
+        t.push(Target { kind: TargetKind::User, id: id.into() });
+    }
+    t
+}
+
+/// Every target a delete delivery's `before()` names, in either provider's fields (a delivery
+/// carries only the fields its document type has).
+pub fn before_targets(before: &crate::cms::Before) -> Vec<Target> {
+    let mut t = stytch::stytch_model::before_targets(before);
+    t.extend(descope::descope_model::before_targets(before));
+    t
+}
+
 /// Rules per page of the reconciler's desired-state read (the page queries' slice).
 pub const RULE_PAGE_SIZE: usize = 500;
 /// Rules one delivery re-syncs after a document they reference changed; beyond this the

@@ -2,9 +2,40 @@
 
 use std::sync::LazyLock;
 
-use crate::providers::{ContentModel, RULE_PAGE_SIZE};
+use serde::Deserialize;
+
+use crate::cms::Before;
+use crate::identity::Target;
+use crate::providers::{ContentModel, RULE_PAGE_SIZE, RuleError, non_empty, targets};
 
 pub const RULE_TYPE: &str = "accessRule";
+
+/// The fields of an `accessRule` that name where its grant goes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StytchRuleFields {
+    #[serde(default)]
+    pub stytch_organization_id: Option<String>,
+    #[serde(default)]
+    pub stytch_user_id: Option<String>,
+}
+
+impl StytchRuleFields {
+    /// One organization or one user, or none (the rule grants nothing yet).
+    pub fn target(&self) -> Result<Option<Target>, RuleError> {
+        let t = targets(non_empty(&self.stytch_organization_id), non_empty(&self.stytch_user_id));
+        match t.len() {
+            0 => Ok(None),
+            1 => Ok(t.into_iter().next()),
+            _ => Err(RuleError("set either stytchOrganizationId or stytchUserId, not both".into())),
+        }
+    }
+}
+
+/// The targets a delete delivery's `before()` names.
+pub fn before_targets(before: &Before) -> Vec<Target> {
+    targets(before.str("stytchOrganizationId"), before.str("stytchUserId"))
+}
 
 /// A rule projected to exactly what the provider needs: one projection for publish-sync's single
 /// read and the reconciler's pages, so the two can never disagree about a rule.
