@@ -38,7 +38,8 @@ mod shared_samples {
 
     #[test]
     fn rust_checks_give_the_shared_verdicts() {
-        let checks: [(&str, fn(&str) -> bool); 6] = [
+        type Check = fn(&str) -> bool;
+        let checks: [(&str, Check); 6] = [
             ("organization_ids", |v| super::stytch(v, "organization").is_some()),
             ("stytch_user_ids", |v| super::stytch(v, "user").is_some()),
             ("descope_login_ids", super::descope),

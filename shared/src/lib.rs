@@ -38,7 +38,7 @@ mod layering {
     const LEAVES: &[&str] = &["config", "gated_route", "http", "identity", "ids", "jwks", "jwt", "log", "secret_fields", "session"];
 
     /// Every `.rs` file under `dir`, as (path relative to src/, code before its first `#[cfg(test)]`).
-    fn sources(src: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    fn sources(src: &Path, dir: &Path, out: &mut Sources) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
@@ -51,12 +51,17 @@ mod layering {
         }
     }
 
+    /// Each top-level module and the modules its code names.
+    type Graph = BTreeMap<String, BTreeSet<String>>;
+    /// (path relative to src/, code before its first `#[cfg(test)]`).
+    type Sources = Vec<(String, String)>;
+
     /// The crate's top-level modules each file's code names (`crate::x`, `use crate::{x, …}`).
-    fn graph() -> (BTreeMap<String, BTreeSet<String>>, Vec<(String, String)>) {
+    fn graph() -> (Graph, Sources) {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = Vec::new();
         sources(&src, &src, &mut files);
-        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut g = Graph::new();
         for (path, code) in &files {
             let top = path.split('/').next().unwrap().trim_end_matches(".rs").to_string();
             if top == "lib" {
@@ -82,7 +87,7 @@ mod layering {
     fn modules_form_no_cycle() {
         let (g, _) = graph();
         // Depth-first search; a node met again while still on the path closes a cycle.
-        fn visit<'a>(g: &'a BTreeMap<String, BTreeSet<String>>, n: &'a str, path: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) {
+        fn visit<'a>(g: &'a Graph, n: &'a str, path: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) {
             if let Some(i) = path.iter().position(|p| *p == n) {
                 panic!("module cycle: {}", [&path[i..], &[n]].concat().join(" -> "));
             }
