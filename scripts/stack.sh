@@ -132,7 +132,7 @@ up() {
     STYTCH_PROJECTS="$B2B_PROJECT:$STYTCH_SECRET:b2b,$CONSUMER_PROJECT:$STYTCH_SECRET:consumer" \
     "$stytch_bin"
   if [[ "$descope" == 1 ]]; then
-    # The custom attributes gatehouse writes must exist in the project (README "Descope").
+    # The custom attributes gatehouse writes must exist in the project (docs/descope.md, "Setting up the Descope project").
     start descope env DESCOPE_EMULATOR_PORT="$DESCOPE_PORT" DESCOPE_EMULATOR_PROJECT_ID="$DESCOPE_PROJECT" \
       DESCOPE_EMULATOR_MANAGEMENT_KEY="$DESCOPE_MANAGEMENT_KEY" DESCOPE_EMULATOR_SEED="$ROOT/emulators/descope/seed.gatehouse.json" \
       "$descope_bin"
