@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The local cloud: moto (Secrets Manager), the Sanity and Stytch emulators, and `cargo lambda watch`
-# serving the real function binaries at function-URL paths, wired together and seeded.
+# The local cloud: moto (Secrets Manager), the Sanity, Stytch and Descope emulators, the Cerbos PDP,
+# and `cargo lambda watch` serving the real function binaries at function-URL paths, wired together
+# and seeded.
 #
 #   scripts/stack.sh up   [dev|test|bench]   start everything (installs what is missing), print the URLs
 #   scripts/stack.sh down [dev|test|bench]   stop everything this profile started
 #   scripts/stack.sh env  [dev|test|bench]   print the env file tests and the demo read
 #
 # Profiles use separate ports and state, so `make test` runs beside a `make dev`.
-# Every port can be overridden: MOTO_PORT SANITY_PORT STYTCH_PORT LAMBDA_PORT LAMBDA_CONSUMER_PORT,
+# Every port can be overridden: MOTO_PORT SANITY_PORT STYTCH_PORT DESCOPE_PORT LAMBDA_PORT
+# LAMBDA_CONSUMER_PORT LAMBDA_DESCOPE_PORT (CERBOS_HTTP_PORT: scripts/cerbos.sh),
 # WEB_PORT (the example page, examples/web; in CORS_ALLOWED_ORIGINS) and WEB_OTHER_PORT (the same
 # page on an origin the functions do not allow, for CORS checks).
 set -euo pipefail
@@ -132,7 +134,7 @@ up() {
     STYTCH_PROJECTS="$B2B_PROJECT:$STYTCH_SECRET:b2b,$CONSUMER_PROJECT:$STYTCH_SECRET:consumer" \
     "$stytch_bin"
   if [[ "$descope" == 1 ]]; then
-    # The custom attributes gatehouse writes must exist in the project (README "Descope").
+    # The custom attributes gatehouse writes must exist in the project (docs/descope.md, "Setting up the Descope project").
     start descope env DESCOPE_EMULATOR_PORT="$DESCOPE_PORT" DESCOPE_EMULATOR_PROJECT_ID="$DESCOPE_PROJECT" \
       DESCOPE_EMULATOR_MANAGEMENT_KEY="$DESCOPE_MANAGEMENT_KEY" DESCOPE_EMULATOR_SEED="$ROOT/emulators/descope/seed.gatehouse.json" \
       "$descope_bin"

@@ -7,6 +7,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+section "docs: relative links and anchors resolve, README.md <= 12 KB (scripts/check_docs.py)"
+python3 scripts/check_docs.py
+
 section "tools"
 scripts/bootstrap.sh
 

@@ -41,7 +41,7 @@ export const PLAN_REFERENCES = planReferences('plan', 'slug.current')
 export const ACCESS_PLAN_REFERENCES = planReferences('accessPlan', 'planSlug.current')
 
 // Builds the schema of one gated document type (article, doc, report, gatedPage).
-// gated-content's authorizer (built-in rules or Cerbos, README "Policies with Cerbos") judges
+// gated-content's authorizer (built-in rules or Cerbos, docs/policies.md "The rules") judges
 // requiredPlans[] / requiredRoles[] / regions[] / organizationId. Empty means "no restriction of that kind".
 // `owner`, `roles` and `plans` pick the provider flavour (defaults: Stytch organization id, role name
 // strings, references to `plan`).

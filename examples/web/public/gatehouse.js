@@ -89,7 +89,7 @@ export function client(config) {
   };
 }
 
-/** A label only: the document carries none of the gating fields (README.md "Gated content").
+/** A label only: the document carries none of the gating fields (docs/policies.md "The rules").
  * The server decides; a public-looking document on a route a rule gates is still gated. */
 export function isPublic(doc) {
   const empty = (v) => v === null || v === undefined || (Array.isArray(v) && v.length === 0);
