@@ -8,8 +8,8 @@
 #   scripts/cerbos.sh status [dev|test]     is it running? where? which version?
 #   scripts/cerbos.sh env    [dev|test]     print CERBOS_URL (and CERBOS_SOCKET) for the functions
 #
-# The PDP reads policies/ and reloads it when a file changes (cerbos/.cerbos.yaml), so editing a
-# policy changes the next decision without a restart. Ports (loopback only): dev HTTP 3592 and
+# The dev PDP reads policies/ and reloads it when a file changes (cerbos/.cerbos.yaml), so editing
+# a policy changes the next decision without a restart (other profiles: no watcher, CERBOS_WATCH). Ports (loopback only): dev HTTP 3592 and
 # gRPC 3593, test 13592 and 13593, bench 23592 and 23593; override with CERBOS_HTTP_PORT / CERBOS_GRPC_PORT.
 # CERBOS_SOCKET=/path/cerbos.http.sock serves HTTP on that unix socket instead, as the Lambda
 # extension does (unix:/tmp/cerbos.http.sock); gRPC then goes to the sibling *.grpc.sock.
@@ -102,13 +102,18 @@ up() {
   else
     http="127.0.0.1:$CERBOS_HTTP_PORT" grpc="127.0.0.1:$CERBOS_GRPC_PORT" url="http://$http"
   fi
+  # Hot reload only where someone edits policies (dev): the watcher needs inotify watches, and
+  # on a machine whose limit the test stack's `cargo lambda watch` has used up, a second PDP
+  # fails to start with "no space left on device". CERBOS_WATCH=true|false overrides.
+  local watch="${CERBOS_WATCH:-}"
+  [[ -n "$watch" ]] || { if [[ "$PROFILE" == dev ]]; then watch=true; else watch=false; fi; }
   local t0; t0=$(date +%s%N)
   # Own session (setsid) so `down` can stop the whole group. From cerbos/ so the config's
   # relative policy directory resolves; the --set flags pin what matters anyway.
   cd "$PKG_DIR"
   setsid "$BIN" server --config="$PKG_DIR/.cerbos.yaml" \
     --set=server.httpListenAddr="$http" --set=server.grpcListenAddr="$grpc" \
-    --set=storage.disk.directory="$POLICIES" --set=storage.disk.watchForChanges=true \
+    --set=storage.disk.directory="$POLICIES" --set=storage.disk.watchForChanges="$watch" \
     >"$STATE/cerbos.log" 2>&1 </dev/null &
   echo $! >"$STATE/cerbos.pid"
   local i
@@ -118,7 +123,7 @@ up() {
         echo "CERBOS_URL=$url"
         if [[ -n "$SOCKET" ]]; then echo "CERBOS_SOCKET=$SOCKET"; else echo "CERBOS_HTTP_PORT=$CERBOS_HTTP_PORT"; fi
       } >"$STATE/cerbos.env"
-      log "up in $(( ($(date +%s%N) - t0) / 1000000 )) ms: $url${SOCKET:+ (unix socket $SOCKET)}, policies $POLICIES (hot reload), log .stack/$PROFILE/cerbos.log"
+      log "up in $(( ($(date +%s%N) - t0) / 1000000 )) ms: $url${SOCKET:+ (unix socket $SOCKET)}, policies $POLICIES (hot reload: $watch), log .stack/$PROFILE/cerbos.log"
       return 0
     fi
     if ! running; then

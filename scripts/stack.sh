@@ -287,7 +287,7 @@ ENV
   Stytch emulator         $scheme://127.0.0.1:$STYTCH_PORT   (state: /__gatehouse/state)
   Descope emulator        http://127.0.0.1:$DESCOPE_PORT   (project $DESCOPE_PROJECT; state: /__gatehouse/state)
   functions, Descope      http://127.0.0.1:$LAMBDA_DESCOPE_PORT/lambda-url/<function>/  (IDP=descope)
-  Cerbos PDP              $cerbos_url   (policies/, hot reload; gated-content AUTHZ=$authz)
+  Cerbos PDP              $cerbos_url   (policies/, hot reload in dev; gated-content AUTHZ=$authz)
   publish-sync            http://127.0.0.1:$LAMBDA_PORT/lambda-url/publish-sync/
   delete-cleanup          http://127.0.0.1:$LAMBDA_PORT/lambda-url/delete-cleanup/
   gated-content           http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/{slug}

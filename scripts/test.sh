@@ -57,6 +57,11 @@ examples/web/test/run.sh
 section "alarms watch metrics the functions emitted (scripts/check_alarm_metrics.py on .stack/test/*.log)"
 .venv/bin/python scripts/check_alarm_metrics.py
 
+# The arm64 smoke brings up its own stack (profile `package`): stop this one first, so its ports,
+# memory and inotify watches (cargo lambda watch) are free again.
+scripts/stack.sh down test >/dev/null; scripts/pg.sh down >/dev/null; scripts/cerbos.sh down test >/dev/null
+trap - EXIT
+
 section "arm64 package (sam build, as deployed) + checks: aarch64 ELF, glibc <= 2.34, no aws-lc, smoke under qemu"
 scripts/check-package.sh
 
