@@ -1,5 +1,5 @@
 # gatehouse: the two commands a new user needs are `make demo` and `make test`.
-.PHONY: dev demo test bench package check-package down lint
+.PHONY: dev demo test bench package check-package smoke down lint
 
 dev:   ## local stack with demo data, until Ctrl-C
 	scripts/dev.sh
@@ -18,6 +18,11 @@ package: ## arm64 sam build of every function and the Cerbos layer, Lambda zips 
 
 check-package: ## package, then check the arm64 artifacts (ELF, glibc, no aws-lc, smoke under qemu)
 	scripts/check-package.sh
+
+smoke: ## check a deployed stack without writing anything: make smoke STACK=<name> (or STACK=local)
+	@test -n "$(STACK)" || { echo "make smoke: set STACK=<CloudFormation stack name> or STACK=local"; exit 2; }
+	scripts/bootstrap.sh >/dev/null
+	.venv/bin/python scripts/smoke.py "$(STACK)"
 
 down:  ## stop a stack left running (dev and test profiles)
 	scripts/stack.sh down dev; scripts/stack.sh down test; scripts/stack.sh down bench

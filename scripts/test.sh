@@ -45,11 +45,15 @@ section "unit tests + end to end (functions via cargo lambda watch, Stytch and D
 trap 'scripts/stack.sh down test >/dev/null; scripts/pg.sh down >/dev/null; scripts/cerbos.sh down test >/dev/null' EXIT
 scripts/stack.sh up test   # emulators, moto, the Cerbos PDP, the functions
 scripts/pg.sh up
-# One `cargo test --workspace`: unit tests (library, functions, Stytch emulator) and the e2e
+# One `cargo test --workspace`: unit tests (library, functions, emulators) and the e2e
 # suite. The same package set as the build above, so nothing is compiled twice (excluding a
-# package changes feature unification and rebuilds half the dependency tree).
+# package changes feature unification and rebuilds half the dependency tree). GATEHOUSE_E2E=required:
+# here a missing stack fails the e2e suite instead of skipping it.
 PG_URL="$(scripts/pg.sh env | sed -n 's/^PG_URL=//p')" \
-  cargo test --workspace -- --test-threads "${E2E_THREADS:-8}"
+  GATEHOUSE_E2E=required cargo test --workspace -- --test-threads "${E2E_THREADS:-8}"
+
+section "make smoke STACK=local: the post-deploy checks against the test stack (scripts/test_smoke.py)"
+.venv/bin/python scripts/test_smoke.py
 
 section "example web app in Chromium (examples/web: unit + real-browser tests against the test stack)"
 examples/web/test/run.sh

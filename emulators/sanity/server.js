@@ -488,8 +488,10 @@ function createEmulator(options = {}) {
     }
     if (path === '/__gatehouse/faults' && m === 'GET') return send(res, 200, {faults: faults.filter((f) => f.remaining > 0)})
     if (path === '/__gatehouse/faults' && m === 'DELETE') {
-      faults = []
-      return send(res, 200, {faults: []})
+      // `?match=<text>` clears only the faults scoped to that text (a test's own), else all.
+      const only = url.searchParams.get('match')
+      faults = only ? faults.filter((f) => f.match !== only) : []
+      return send(res, 200, {faults: faults.filter((f) => f.remaining > 0)})
     }
 
     if (path === '/__gatehouse/calls' && m === 'GET') {

@@ -11,6 +11,9 @@ use reqwest::{RequestBuilder, StatusCode};
 use crate::config::Timeouts;
 
 /// Attempts per call, whatever the budget: a provider that fails 4 times in a row is down.
+/// A rate limit (429) is not a failure: it is retried for as long as the budget allows, since
+/// giving up only moves the retry to Sanity, which tries twice more and then drops the delivery
+/// (BENCHMARKS.md "Bulk publish").
 const MAX_ATTEMPTS: u32 = 4;
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
@@ -37,6 +40,11 @@ impl UpstreamError {
             UpstreamError::Status { status, .. } => *status == 429 || *status >= 500,
             UpstreamError::Decode { .. } => false,
         }
+    }
+
+    /// The provider asked to slow down (429).
+    pub fn rate_limited(&self) -> bool {
+        self.status() == Some(429)
     }
 
     pub fn status(&self) -> Option<u16> {
@@ -175,7 +183,7 @@ where
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        if !err.retryable() || attempt_no >= MAX_ATTEMPTS {
+        if !err.retryable() || (attempt_no >= MAX_ATTEMPTS && !err.rate_limited()) {
             return Err(err);
         }
         let wait = err.retry_after().unwrap_or_else(|| backoff(attempt_no));
@@ -253,6 +261,27 @@ mod tests {
         })
         .await;
         assert_eq!(m, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limit_is_waited_out_past_max_attempts() {
+        let mut n = 0;
+        let out = retry(Deadline::after(Duration::from_secs(20)), |_| {
+            n += 1;
+            let r = if n <= 10 { Err(status(429)) } else { Ok(n) };
+            async move { r }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 11);
+        // Other retryable failures still stop at MAX_ATTEMPTS (stops_at_max_attempts_…).
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_that_outlasts_the_budget_is_answered_in_time() {
+        let started = Instant::now();
+        let out: Result<(), _> = retry(Deadline::after(Duration::from_millis(400)), |_| async { Err(status(429)) }).await;
+        assert!(out.unwrap_err().rate_limited());
+        assert!(started.elapsed() < Duration::from_millis(400), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -263,7 +263,7 @@ pub async fn auth_refresh(State(st): State<Shared>, h: HeaderMap) -> ApiResult {
     if pid != g.cfg.project_id {
         return Err(refresh_err());
     }
-    let claims = stytch_emulator::keys::verify_jwt(jwt, &g.keys).map_err(|_| refresh_err())?;
+    let claims = emulator_common::keys::verify_jwt(jwt, &g.keys).map_err(|_| refresh_err())?;
     if claims.get("drn").and_then(Value::as_str) != Some("DSR")
         || claims.get("exp").and_then(Value::as_i64).unwrap_or(0) <= now_unix()
     {

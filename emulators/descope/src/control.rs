@@ -4,10 +4,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use emulator_common::faults::Fault;
+
 use crate::api::{ApiResult, json_response};
 use crate::error::ApiError;
 use crate::session::{self, REFRESH_TTL_S, SessionSpec};
-use crate::state::{Fault, RateWindow, Shared};
+use crate::state::{FaultError, RateWindow, Shared};
 use crate::store::Store;
 use crate::util::{now_unix, opt_bool, opt_i64, opt_str, opt_str_list, parse_body, str_field};
 
@@ -90,48 +92,41 @@ pub async fn rotate_keys(State(st): State<Shared>, body: Bytes) -> ApiResult {
     Ok(json_response(json!({ "kid": kid, "kids": g.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>() })))
 }
 
-/// `POST /__gatehouse/faults` `{method, path, status | hang_ms, count, retry_after?, error_code?, error_message?}`
+/// `POST /__gatehouse/faults` `{method?, path, match?, status | hang_ms, count?, retry_after?,
+/// error_code?, error_message?}` (emulators/common/src/faults.rs)
 pub async fn add_fault(State(st): State<Shared>, body: Bytes) -> ApiResult {
     let body = parse_body(&body)?;
-    let path = opt_str(&body, "path")?.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::bad_request("path is required"))?;
-    let method = opt_str(&body, "method")?.unwrap_or_else(|| "*".into()).to_ascii_uppercase();
-    let (status, hang_ms) = stytch_emulator::util::fault_effect(&body).map_err(ApiError::bad_request)?;
-    let count = body.get("count").and_then(Value::as_u64).unwrap_or(1);
-    let fault = Fault {
-        method,
-        path,
-        status,
-        hang_ms,
+    let error = FaultError {
         retry_after: body.get("retry_after").and_then(Value::as_u64),
         error_code: opt_str(&body, "error_code")?,
         error_message: opt_str(&body, "error_message")?,
-        remaining: count,
     };
-    let echo = json!({
-        "method": fault.method, "path": fault.path, "status": fault.status,
-        "hang_ms": fault.hang_ms, "count": fault.remaining, "retry_after": fault.retry_after,
-    });
+    let retry_after = error.retry_after;
+    let fault = Fault::parse(&body, error).map_err(ApiError::bad_request)?;
+    let mut echo = fault.echo();
+    echo["retry_after"] = retry_after.into();
     let mut g = st.lock();
-    g.faults.push(fault);
-    Ok(json_response(json!({ "fault": echo, "active_faults": g.faults.len() })))
+    let active = g.faults.add(fault);
+    Ok(json_response(json!({ "fault": echo, "active_faults": active })))
 }
 
-/// `DELETE /__gatehouse/faults` clears every fault, or with a body `{method?, path}` only those.
+/// `DELETE /__gatehouse/faults` clears every fault, or with a body `{method?, path, match?}` only
+/// those.
 pub async fn clear_faults(State(st): State<Shared>, body: Bytes) -> ApiResult {
     let mut g = st.lock();
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if body.is_empty() {
         g.faults.clear();
     } else {
         let body = parse_body(&body)?;
         let path = opt_str(&body, "path")?.ok_or_else(|| ApiError::bad_request("path is required"))?;
-        let method = opt_str(&body, "method")?.map(|m| m.to_ascii_uppercase());
-        g.faults.retain(|f| !(f.path == path && method.as_deref().is_none_or(|m| f.method.eq_ignore_ascii_case(m))));
+        let method = opt_str(&body, "method")?;
+        g.faults.clear_path(method.as_deref(), &path, opt_str(&body, "match")?.as_deref());
     }
     Ok(json_response(json!({ "active_faults": g.faults.len() })))
 }
 
 /// The error a status fault answers with.
-pub fn fault_error(f: &Fault, status: u16) -> ApiError {
+pub fn fault_error(status: u16, f: &FaultError) -> ApiError {
     let mut e = ApiError::for_status(status);
     if status == 429 {
         e.retry_after = Some(f.retry_after.unwrap_or(60));

@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value};
-use stytch_emulator::keys::SigningKey;
+use emulator_common::keys::SigningKey;
 
 pub use state::Config;
 use state::{Inner, RateWindow, Shared};
@@ -56,7 +56,7 @@ pub fn build_state(config: &Config) -> Result<Shared, String> {
         cfg: config.clone(),
         keys: vec![key],
         store,
-        faults: vec![],
+        faults: Default::default(),
         calls: vec![],
         rate: RateWindow::default(),
     }))))
@@ -125,25 +125,26 @@ async fn count_fault_limit(State(st): State<Shared>, req: Request, next: Next) -
         return next.run(req).await;
     }
     let method = req.method().as_str().to_string();
-    let action = {
+    // Computed first: a lock guard in the `match` scrutinee would live across the await.
+    let with_body = st.lock().faults.needs_body(&method, &path);
+    let (req, text) = match emulator_common::faults::request_text(req, with_body).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let hit = {
         let mut g = st.lock();
         match g.calls.iter_mut().find(|(m, p, _)| *m == method && *p == path) {
             Some(c) => c.2 += 1,
             None => g.calls.push((method.clone(), path.clone(), 1)),
         }
-        let hit = g.faults.iter_mut().find(|f| f.matches(&method, &path)).map(|f| {
-            f.remaining -= 1;
-            (f.hang_ms, f.status.map(|s| control::fault_error(f, s)))
-        });
-        g.faults.retain(|f| f.remaining > 0);
-        hit
+        g.faults.take(&method, &path, &text)
     };
-    if let Some((hang_ms, err)) = action {
-        if let Some(ms) = hang_ms {
+    if let Some(hit) = hit {
+        if let Some(ms) = hit.hang_ms {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        if let Some(e) = err {
-            return e.into_response();
+        if let Some(status) = hit.status {
+            return control::fault_error(status, &hit.error).into_response();
         }
     }
     if rate_limited_path(&path) {

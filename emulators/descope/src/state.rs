@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
-use stytch_emulator::keys::SigningKey;
+use emulator_common::keys::SigningKey;
 
 use crate::store::Store;
 
@@ -90,22 +90,16 @@ impl Default for Config {
     }
 }
 
-pub struct Fault {
-    pub method: String,
-    pub path: String,
-    pub status: Option<u16>,
-    pub hang_ms: Option<u64>,
+/// What an injected fault answers with, beyond its status: Descope's `Retry-After` on a 429,
+/// an error code (E…) and message.
+#[derive(Clone, Default)]
+pub struct FaultError {
     pub retry_after: Option<u64>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
-    pub remaining: u64,
 }
 
-impl Fault {
-    pub fn matches(&self, method: &str, path: &str) -> bool {
-        self.remaining > 0 && stytch_emulator::util::fault_applies(&self.method, &self.path, method, path)
-    }
-}
+pub type Faults = emulator_common::faults::Faults<FaultError>;
 
 /// Fixed-window limiter for the user management APIs.
 #[derive(Default)]
@@ -121,7 +115,7 @@ pub struct Inner {
     /// Last key is the current signing key; all stay in the JWKS.
     pub keys: Vec<SigningKey>,
     pub store: Store,
-    pub faults: Vec<Fault>,
+    pub faults: Faults,
     pub calls: Vec<(String, String, u64)>,
     pub rate: RateWindow,
 }

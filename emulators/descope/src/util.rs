@@ -6,14 +6,14 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 use crate::state::Obj;
 
-pub use stytch_emulator::util::now_unix;
+pub use emulator_common::util::now_unix;
 
 /// `<prefix>` + 27 alphanumerics, the shape of Descope's `U2…`/`T2…` ids.
 pub fn descope_id(prefix: &str) -> String {
     const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut out = String::from(prefix);
     while out.len() < prefix.len() + 27 {
-        for x in stytch_emulator::util::random_bytes::<32>() {
+        for x in emulator_common::util::random_bytes::<32>() {
             // rejection sampling keeps the alphabet uniform
             if x < 248 && out.len() < prefix.len() + 27 {
                 out.push(ALPHA[(x % 62) as usize] as char);

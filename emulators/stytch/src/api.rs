@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64STD;
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
-use crate::keys::{JwtError, verify_jwt};
+use emulator_common::keys::{JwtError, verify_jwt};
 use crate::state::{Inner, Kind, Obj, Org, Project, Session, Shared, str_field};
 use crate::util::{now_unix, random_token, request_id, rfc3339, uuid_v4};
 

@@ -8,8 +8,9 @@ use serde_json::{Map, Value, json};
 
 use crate::api::{ApiResult, basic_auth, member_role_ids, new_session, parse_body, session_claims};
 use crate::error::ApiError;
-use crate::keys::SigningKey;
-use crate::state::{Fault, Kind, Obj, Project, Shared, str_field};
+use emulator_common::faults::Fault;
+use emulator_common::keys::SigningKey;
+use crate::state::{FaultError, Kind, Obj, Project, RateLimit, Shared, str_field};
 use crate::util::{now_unix, rfc3339};
 
 fn plain(v: Value) -> Response {
@@ -231,39 +232,23 @@ pub async fn rotate_keys(State(st): State<Shared>, headers: HeaderMap, body: Byt
     Ok(plain(json!({ "kid": kid, "keys": out })))
 }
 
-/// `POST /__gatehouse/faults` `{method, path, status | hang_ms, count}`
+/// `POST /__gatehouse/faults` `{method?, path, match?, status | hang_ms, count?, error_type?,
+/// error_message?}` (emulators/common/src/faults.rs)
 pub async fn add_fault(State(st): State<Shared>, body: Bytes) -> ApiResult {
     let body = parse_body(&body)?;
-    let path = body
-        .get("path")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| ApiError::bad_request("path is required"))?
-        .to_string();
-    let method = body.get("method").and_then(Value::as_str).unwrap_or("*").to_ascii_uppercase();
-    let (status, hang_ms) = crate::util::fault_effect(&body).map_err(ApiError::bad_request)?;
-    let count = body.get("count").and_then(Value::as_u64).unwrap_or(1);
-    let fault = Fault {
-        method: if method == "*" { "*".into() } else { method },
-        path,
-        status,
-        hang_ms,
+    let error = FaultError {
         error_type: body.get("error_type").and_then(Value::as_str).map(String::from),
         error_message: body.get("error_message").and_then(Value::as_str).map(String::from),
-        remaining: count,
     };
-    let echo = json!({
-        "method": fault.method, "path": fault.path, "status": fault.status,
-        "hang_ms": fault.hang_ms, "count": fault.remaining,
-    });
+    let fault = Fault::parse(&body, error).map_err(ApiError::bad_request)?;
+    let echo = fault.echo();
     let mut g = st.lock();
-    g.faults.push(fault);
-    Ok(plain(json!({ "fault": echo, "active_faults": g.faults.len() })))
+    let active = g.faults.add(fault);
+    Ok(plain(json!({ "fault": echo, "active_faults": active })))
 }
 
-/// `DELETE /__gatehouse/faults`
-/// `DELETE /__gatehouse/faults` clears every fault, or with a body `{method?, path}` only the
-/// faults registered for exactly that method and path (so parallel tests keep their own).
+/// `DELETE /__gatehouse/faults` clears every fault, or with a body `{method?, path, match?}` only
+/// the faults registered for exactly those (so parallel tests keep their own).
 pub async fn clear_faults(State(st): State<Shared>, body: Bytes) -> ApiResult {
     let mut g = st.lock();
     if body.is_empty() {
@@ -271,10 +256,46 @@ pub async fn clear_faults(State(st): State<Shared>, body: Bytes) -> ApiResult {
     } else {
         let body = parse_body(&body)?;
         let path = body.get("path").and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("path is required"))?;
-        let method = body.get("method").and_then(Value::as_str).map(str::to_ascii_uppercase);
-        g.faults.retain(|f| !(f.path == path && method.as_deref().is_none_or(|m| f.method.eq_ignore_ascii_case(m))));
+        let method = body.get("method").and_then(Value::as_str);
+        g.faults.clear_path(method, path, body.get("match").and_then(Value::as_str));
     }
     Ok(plain(json!({ "active_faults": g.faults.len() })))
+}
+
+/// `POST /__gatehouse/rate_limit` `{requests, per_ms}`: from now on each project gets at most
+/// `requests` management calls per `per_ms` window; the rest answer 429 `too_many_requests`.
+pub async fn set_rate_limit(State(st): State<Shared>, body: Bytes) -> ApiResult {
+    let body = parse_body(&body)?;
+    let positive = |k: &str| {
+        body.get(k).and_then(Value::as_u64).filter(|n| *n > 0).ok_or_else(|| ApiError::bad_request(format!("{k} must be a positive integer")))
+    };
+    let requests = u32::try_from(positive("requests")?).map_err(|_| ApiError::bad_request("requests is too large"))?;
+    let per_ms = positive("per_ms")?;
+    st.lock().rate_limit = Some(RateLimit {
+        requests,
+        per: std::time::Duration::from_millis(per_ms),
+        windows: Default::default(),
+        limited: 0,
+        allowed: 0,
+    });
+    Ok(plain(json!({ "requests": requests, "per_ms": per_ms })))
+}
+
+/// `GET /__gatehouse/rate_limit`: the limit and what it did (`null` when none is set).
+pub async fn rate_limit(State(st): State<Shared>) -> ApiResult {
+    let g = st.lock();
+    Ok(plain(match &g.rate_limit {
+        Some(l) => json!({
+            "requests": l.requests, "per_ms": l.per.as_millis() as u64, "allowed": l.allowed, "limited": l.limited,
+        }),
+        None => Value::Null,
+    }))
+}
+
+/// `DELETE /__gatehouse/rate_limit`: no limit; answers what the removed one did.
+pub async fn clear_rate_limit(State(st): State<Shared>) -> ApiResult {
+    let old = st.lock().rate_limit.take();
+    Ok(plain(json!({ "allowed": old.as_ref().map(|l| l.allowed), "limited": old.as_ref().map(|l| l.limited) })))
 }
 
 /// `GET /__gatehouse/calls`
@@ -294,6 +315,7 @@ pub async fn reset(State(st): State<Shared>) -> ApiResult {
         p.sessions.clear();
     }
     g.faults.clear();
+    g.rate_limit = None;
     g.calls.clear();
     Ok(plain(json!({ "reset": true })))
 }
@@ -334,12 +356,12 @@ pub async fn dump_state(State(st): State<Shared>) -> ApiResult {
 }
 
 /// The error a status fault answers with.
-pub fn fault_error(status: u16, error_type: Option<String>, message: Option<String>) -> ApiError {
+pub fn fault_error(status: u16, f: FaultError) -> ApiError {
     let mut e = ApiError::for_status(status);
-    if let Some(t) = error_type {
+    if let Some(t) = f.error_type {
         e.error_type = t;
     }
-    if let Some(m) = message {
+    if let Some(m) = f.error_message {
         e.message = m;
     }
     e

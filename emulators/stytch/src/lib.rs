@@ -1,11 +1,9 @@
 //! Local Stytch emulator for gatehouse: B2B organizations/members, consumer users, sessions with
 //! RS256 JWKS, Stytch-shaped errors, plus the `/__gatehouse/*` control API.
 
-pub mod tls;
 pub mod api;
 pub mod control;
 pub mod error;
-pub mod keys;
 pub mod state;
 pub mod util;
 
@@ -29,7 +27,7 @@ pub fn build_state(config: &Config) -> Result<Shared, String> {
         .iter()
         .map(|p| {
             let live = p.project_id.starts_with("project-live-");
-            std::thread::spawn(move || keys::SigningKey::generate(live))
+            std::thread::spawn(move || emulator_common::keys::SigningKey::generate(live))
         })
         .collect();
     let mut projects = Vec::new();
@@ -44,7 +42,7 @@ pub fn build_state(config: &Config) -> Result<Shared, String> {
             sessions: vec![],
         });
     }
-    Ok(Shared(Arc::new(Mutex::new(Inner { projects, faults: vec![], calls: vec![], org_seq: 0 }))))
+    Ok(Shared(Arc::new(Mutex::new(Inner { projects, faults: Default::default(), rate_limit: None, calls: vec![], org_seq: 0 }))))
 }
 
 pub fn router(state: Shared) -> Router {
@@ -74,6 +72,10 @@ pub fn router(state: Shared) -> Router {
         .route("/__gatehouse/sessions", post(control::mint_session))
         .route("/__gatehouse/keys/rotate", post(control::rotate_keys))
         .route("/__gatehouse/faults", post(control::add_fault).delete(control::clear_faults))
+        .route(
+            "/__gatehouse/rate_limit",
+            get(control::rate_limit).post(control::set_rate_limit).delete(control::clear_rate_limit),
+        )
         .route("/__gatehouse/calls", get(control::calls))
         .route("/__gatehouse/reset", post(control::reset))
         .route("/__gatehouse/state", get(control::dump_state))
@@ -83,32 +85,49 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Counts every non-control request and applies matching faults (status or hang).
+/// The management API the rate limit covers (not session authentication or the JWKS).
+fn rate_limited_path(path: &str) -> bool {
+    path.starts_with("/v1/b2b/organizations") || path.starts_with("/v1/users")
+}
+
+/// Counts every non-control request, applies matching faults (status or hang), then the
+/// optional per-project rate limit.
 async fn count_and_fault(State(st): State<Shared>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/__gatehouse/") {
         return next.run(req).await;
     }
     let method = req.method().as_str().to_string();
-    let action = {
+    // Computed first: a lock guard in the `match` scrutinee would live across the await.
+    let with_body = st.lock().faults.needs_body(&method, &path);
+    let (req, text) = match emulator_common::faults::request_text(req, with_body).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let hit = {
         let mut g = st.lock();
         match g.calls.iter_mut().find(|(m, p, _)| *m == method && *p == path) {
             Some(c) => c.2 += 1,
             None => g.calls.push((method.clone(), path.clone(), 1)),
         }
-        let hit = g.faults.iter_mut().find(|f| f.matches(&method, &path)).map(|f| {
-            f.remaining -= 1;
-            (f.status, f.hang_ms, f.error_type.clone(), f.error_message.clone())
-        });
-        g.faults.retain(|f| f.remaining > 0);
-        hit
+        g.faults.take(&method, &path, &text)
     };
-    if let Some((status, hang_ms, error_type, message)) = action {
-        if let Some(ms) = hang_ms {
+    if let Some(hit) = hit {
+        if let Some(ms) = hit.hang_ms {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        if let Some(status) = status {
-            return control::fault_error(status, error_type, message).into_response();
+        if let Some(status) = hit.status {
+            return control::fault_error(status, hit.error).into_response();
+        }
+    }
+    if rate_limited_path(&path) {
+        let mut g = st.lock();
+        // Unauthenticated requests are the handler's 401, not the limit's.
+        if let Ok(project) = api::basic_auth(&g, req.headers())
+            && let Some(limit) = g.rate_limit.as_mut()
+            && !limit.admit(project, std::time::Instant::now())
+        {
+            return error::ApiError::for_status(429).into_response();
         }
     }
     next.run(req).await

@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| format!("{host}:{port}"));
     // STYTCH_EMULATOR_TLS_CERT/KEY: serve HTTPS (local benchmarks), else plain HTTP.
     if let (Ok(cert), Ok(key)) = (std::env::var("STYTCH_EMULATOR_TLS_CERT"), std::env::var("STYTCH_EMULATOR_TLS_KEY")) {
-        let acceptor = match stytch_emulator::tls::acceptor(&cert, &key) {
+        let acceptor = match emulator_common::tls::acceptor(&cert, &key) {
             Ok(a) => a,
             Err(e) => {
                 eprintln!("stytch emulator: TLS: {e}");
@@ -40,11 +40,11 @@ async fn main() -> ExitCode {
             }
         };
         println!("stytch emulator listening on https://{addr}");
-        stytch_emulator::tls::serve(listener, router(state), acceptor, stytch_emulator::util::shutdown_signal()).await;
+        emulator_common::tls::serve(listener, router(state), acceptor, emulator_common::util::shutdown_signal()).await;
         return ExitCode::SUCCESS;
     }
     println!("stytch emulator listening on http://{addr}");
-    match axum::serve(listener, router(state)).with_graceful_shutdown(stytch_emulator::util::shutdown_signal()).await {
+    match axum::serve(listener, router(state)).with_graceful_shutdown(emulator_common::util::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("stytch emulator: {e}");

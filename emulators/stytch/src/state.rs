@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
 
-use crate::keys::SigningKey;
+use emulator_common::keys::SigningKey;
 
 pub type Obj = Map<String, Value>;
 
@@ -131,25 +131,50 @@ impl Project {
     }
 }
 
-pub struct Fault {
-    pub method: String,
-    pub path: String,
-    pub status: Option<u16>,
-    pub hang_ms: Option<u64>,
+/// What an injected fault answers with, beyond its status (`error_type`, `error_message`).
+#[derive(Clone, Default)]
+pub struct FaultError {
     pub error_type: Option<String>,
     pub error_message: Option<String>,
-    pub remaining: u64,
 }
 
-impl Fault {
-    pub fn matches(&self, method: &str, path: &str) -> bool {
-        self.remaining > 0 && crate::util::fault_applies(&self.method, &self.path, method, path)
+pub type Faults = emulator_common::faults::Faults<FaultError>;
+
+/// A per-project request limit on the management API (`POST /__gatehouse/rate_limit`): at most
+/// `requests` in each fixed window of `per`; past it Stytch's 429 `too_many_requests`, which
+/// carries no Retry-After header (../shared/reference/stytch.md).
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: std::time::Duration,
+    /// project index → (window start, requests in it)
+    pub windows: std::collections::HashMap<usize, (std::time::Instant, u32)>,
+    /// Requests answered 429 since the limit was set.
+    pub limited: u64,
+    /// Requests let through since the limit was set.
+    pub allowed: u64,
+}
+
+impl RateLimit {
+    /// Counts one request of `project`; false when it is over the limit.
+    pub fn admit(&mut self, project: usize, now: std::time::Instant) -> bool {
+        let w = self.windows.entry(project).or_insert((now, 0));
+        if now.duration_since(w.0) >= self.per {
+            *w = (now, 0);
+        }
+        if w.1 >= self.requests {
+            self.limited += 1;
+            return false;
+        }
+        w.1 += 1;
+        self.allowed += 1;
+        true
     }
 }
 
 pub struct Inner {
     pub projects: Vec<Project>,
-    pub faults: Vec<Fault>,
+    pub faults: Faults,
+    pub rate_limit: Option<RateLimit>,
     pub calls: Vec<(String, String, u64)>,
     pub org_seq: u64,
 }

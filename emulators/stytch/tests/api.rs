@@ -511,6 +511,36 @@ async fn faults_counters_reset() {
 }
 
 #[tokio::test]
+async fn rate_limit_is_per_project_and_answers_stytch_429() {
+    let e = start().await;
+    let org = e.create_org("R", "rate-org", json!({})).await;
+    let path = format!("/v1/b2b/organizations/{}", org["organization_id"].as_str().unwrap());
+    for bad in [json!({"requests": 0, "per_ms": 1000}), json!({"requests": 2}), json!({"requests": "2", "per_ms": 1000})] {
+        let (s, v) = e.control(Method::POST, "/__gatehouse/rate_limit", Some(bad)).await;
+        assert_error(s, &v, 400, "bad_request");
+    }
+    let (s, _) = e.control(Method::POST, "/__gatehouse/rate_limit", Some(json!({"requests": 2, "per_ms": 60000}))).await;
+    assert_eq!(s, 200);
+    for _ in 0..2 {
+        assert_eq!(e.b2b(Method::GET, &path, None).await.0, 200);
+    }
+    let r = e.http.get(format!("{}{}", e.base, path)).basic_auth(B2B, Some(SECRET)).send().await.unwrap();
+    assert!(r.headers().get("retry-after").is_none(), "Stytch sends no Retry-After");
+    let s = r.status();
+    assert_error(s, &r.json().await.unwrap(), 429, "too_many_requests");
+    // Another project has its own window; sessions and JWKS are not limited.
+    assert_eq!(e.consumer(Method::POST, "/v1/users/search", Some(json!({}))).await.0, 200);
+    assert_eq!(e.http.get(format!("{}/v1/b2b/sessions/jwks/{B2B}", e.base)).send().await.unwrap().status(), 200);
+    let (_, stats) = e.control(Method::GET, "/__gatehouse/rate_limit", None).await;
+    assert_eq!((stats["allowed"].as_u64(), stats["limited"].as_u64()), (Some(3), Some(1)), "{stats}");
+    let (s, _) = e.control(Method::DELETE, "/__gatehouse/rate_limit", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(e.b2b(Method::GET, &path, None).await.0, 200);
+    let (_, stats) = e.control(Method::GET, "/__gatehouse/rate_limit", None).await;
+    assert_eq!(stats, Value::Null);
+}
+
+#[tokio::test]
 async fn key_rotation_keeps_old_keys() {
     let e = start().await;
     let org = e.create_org("K", "keys", json!({})).await;

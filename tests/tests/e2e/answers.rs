@@ -96,7 +96,7 @@ async fn org_owned_by(owner: Option<&str>) -> String {
 // ---- publish-sync and delete-cleanup -------------------------------------------------------
 
 async fn signed(function: &str, body: Value) -> (String, String) {
-    answer(&stack().deliver_signed(function, false, &body).await)
+    answer(&stack().deliver_signed(function, B2b, &body).await)
 }
 
 /// A rule published without its webhook firing for this function (delivered by hand).
@@ -122,24 +122,24 @@ async fn unpublished_rule(function: &'static str, owner: Option<&'static str>) -
 
 async fn unsigned(function: &str) -> (String, String) {
     let body = event("rule-unsigned", "r", "create", Value::Null).to_string();
-    answer(&stack().deliver(function, false, &body, None).await)
+    answer(&stack().deliver(function, B2b, &body, None).await)
 }
 
 async fn get_sync(function: &str) -> (String, String) {
     let s = stack();
-    answer(&s.request(reqwest::Method::GET, format!("{}/", s.function_url(function, false)), &[]).await)
+    answer(&s.request(reqwest::Method::GET, format!("{}/", s.function_url(function, B2b)), &[]).await)
 }
 
 async fn too_large(function: &str) -> (String, String) {
     let big = format!(r#"{{"_id":"r","_type":"accessRule","pad":"{}"}}"#, "x".repeat(1024 * 1024));
     let s = stack();
-    answer(&s.deliver(function, false, &big, Some(&s.sign(&big))).await)
+    answer(&s.deliver(function, B2b, &big, Some(&s.sign(&big))).await)
 }
 
 async fn not_json(function: &str) -> (String, String) {
     let s = stack();
     let body = "this is not json";
-    answer(&s.deliver(function, false, body, Some(&s.sign(body))).await)
+    answer(&s.deliver(function, B2b, body, Some(&s.sign(body))).await)
 }
 
 async fn other_type(function: &str) -> (String, String) {
@@ -188,7 +188,7 @@ fn sync_scenarios() -> Vec<(&'static str, Scenario)> {
                 let s = stack();
                 let (id, user) = (rid(), s.create_user().await);
                 s.mutate(json!([{ "createOrReplace": rule(&id, None, Some(&user), json!({})) }])).await;
-                answer(&s.deliver_signed("publish-sync", true, &event(&id, "r1", "create", Value::Null)).await)
+                answer(&s.deliver_signed("publish-sync", Consumer, &event(&id, "r1", "create", Value::Null)).await)
             })
         }),
         ("publish-sync 200 unchanged", || {
@@ -306,7 +306,7 @@ async fn member_with_access(mfa: bool) -> (String, String, String) {
 }
 
 async fn read(path: &str, token: Option<&str>) -> Resp {
-    stack().get(false, path, token, &[]).await
+    stack().get(B2b, path, token, &[]).await
 }
 
 /// A 2xx's code is its log outcome; the body must be what that outcome serves.
@@ -342,7 +342,7 @@ async fn gate_provider_fails(status: &'static str) -> (String, String) {
 
 /// A fresh container of `bin` with `env` over the stack's, asked once.
 async fn in_container(bin: &str, env: &[(&str, &str)], event: Value) -> Value {
-    let (api, _child) = container(bin, false, env).await;
+    let (api, _child) = container(bin, B2b, env).await;
     invoke(&api, event).await
 }
 
@@ -363,13 +363,13 @@ async fn session_token() -> String {
 }
 
 fn token_url(path: &str) -> String {
-    format!("{}{path}", stack().function_url("token-exchange", false))
+    format!("{}{path}", stack().function_url("token-exchange", B2b))
 }
 
 fn browser_scenarios() -> Vec<(&'static str, Scenario)> {
     vec![
         ("gated-content 200 served", || Box::pin(async { served(&read(&format!("/content/{}", public_doc().await), None).await) })),
-        ("gated-content 204 preflight", || Box::pin(preflight(format!("{}/content/x", stack().function_url("gated-content", false)), ALLOWED_ORIGIN))),
+        ("gated-content 204 preflight", || Box::pin(preflight(format!("{}/content/x", stack().function_url("gated-content", B2b)), ALLOWED_ORIGIN))),
         ("gated-content 400 bad_request", || Box::pin(async { answer(&read("/content?type=secrets", None).await) })),
         ("gated-content 401 invalid_token", || Box::pin(async { answer(&read("/content/anything", Some("not.a.jwt")).await) })),
         ("gated-content 403 mfa_required", || {
@@ -378,7 +378,7 @@ fn browser_scenarios() -> Vec<(&'static str, Scenario)> {
                 answer(&read(&format!("/content/{slug}"), Some(&token)).await)
             })
         }),
-        ("gated-content 403 origin_not_allowed", || Box::pin(preflight(format!("{}/content/x", stack().function_url("gated-content", false)), "https://evil.example"))),
+        ("gated-content 403 origin_not_allowed", || Box::pin(preflight(format!("{}/content/x", stack().function_url("gated-content", B2b)), "https://evil.example"))),
         ("gated-content 404 not_found", || {
             Box::pin(async {
                 // Another organization's member asks for a document it may not read.
@@ -389,7 +389,7 @@ fn browser_scenarios() -> Vec<(&'static str, Scenario)> {
         ("gated-content 405 method_not_allowed", || {
             Box::pin(async {
                 let s = stack();
-                answer(&s.request(reqwest::Method::POST, format!("{}/content/x", s.function_url("gated-content", false)), &[]).await)
+                answer(&s.request(reqwest::Method::POST, format!("{}/content/x", s.function_url("gated-content", B2b)), &[]).await)
             })
         }),
         ("gated-content 502 cms_unavailable", || Box::pin(gate_cms_fails("502"))),
@@ -477,7 +477,7 @@ async fn reconcile_alone(rules: Vec<Value>, input: Value, fault: Fault) -> Value
             s.sanity_fault("POST", &q, json!({"status": 500, "match": needle}), 1000).await;
         }
     }
-    let (api, _child) = container("reconcile", false, &[("SANITY_SECRET_ARN", &arn)]).await;
+    let (api, _child) = container("reconcile", B2b, &[("SANITY_SECRET_ARN", &arn)]).await;
     let report = invoke(&api, input).await;
     if let Fault::StytchGet(path) = &fault {
         s.clear_stytch_fault("GET", path).await;
@@ -500,13 +500,13 @@ fn reconcile_scenarios() -> Vec<(&'static str, Scenario)> {
     vec![
         ("reconcile errorType bad_request", || {
             Box::pin(async {
-                let r = stack().reconcile(false, json!({"dryrun": true})).await;
+                let r = stack().reconcile(B2b, json!({"dryrun": true})).await;
                 ("errorType".into(), r.body["errorType"].as_str().unwrap_or("").to_string())
             })
         }),
         ("reconcile errorType cms_unavailable", || {
             Box::pin(async {
-                let (api, _child) = container("reconcile", false, &[("SANITY_API_HOST", "http://127.0.0.1:9")]).await;
+                let (api, _child) = container("reconcile", B2b, &[("SANITY_API_HOST", "http://127.0.0.1:9")]).await;
                 let r = invoke(&api, json!({"dryRun": true})).await;
                 ("errorType".into(), r["errorType"].as_str().unwrap_or("").to_string())
             })
@@ -588,7 +588,6 @@ fn every_documented_row_has_a_scenario_and_every_scenario_a_row() {
 
 /// Runs the scenarios of the rows of `functions`, all at once, and reports every mismatch.
 async fn run(functions: &[&str]) {
-    let _g = SHARED_PATHS.read().await;
     let scenarios = all_scenarios();
     let rows: Vec<Row> = rows().into_iter().filter(|r| functions.contains(&r.function.as_str())).collect();
     assert!(!rows.is_empty());
@@ -612,15 +611,18 @@ async fn run(functions: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_functions_answer_as_documented() {
+    let _stack = shared().await;
     run(&["publish-sync", "delete-cleanup"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_functions_answer_as_documented() {
+    let _stack = shared().await;
     run(&["gated-content", "token-exchange"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_answers_as_documented() {
+    let _stack = shared().await;
     run(&["reconcile"]).await;
 }

@@ -96,7 +96,7 @@ fn document(rng: &mut fastrand::Rng, tag: &str, i: usize) -> (Value, ResourceAtt
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_filters_equal_check_and_the_builtin_agrees() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let pdp = cerbos_url();
     let tag = uid();

@@ -80,6 +80,7 @@ fn assert_one_clear_line(r: &Run, must_contain: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_function_starts_and_reads_its_secrets() {
+    let _stack = shared().await;
     for bin in ["publish-sync", "delete-cleanup", "gated-content", "token-exchange", "reconcile"] {
         let r = run(bin, &[]).await;
         // Init succeeded, then the runtime client failed to reach the (absent) Runtime API.
@@ -91,6 +92,7 @@ async fn every_function_starts_and_reads_its_secrets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_env_var() {
+    let _stack = shared().await;
     for var in ["STYTCH_SECRET_ARN", "SANITY_SECRET_ARN"] {
         let r = run("publish-sync", &[(var, None)]).await;
         assert_one_clear_line(&r, &[var]);
@@ -109,12 +111,14 @@ async fn missing_env_var() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unreachable_secrets_manager() {
+    let _stack = shared().await;
     let r = run("publish-sync", &[("AWS_ENDPOINT_URL", Some("http://127.0.0.1:9"))]).await;
     assert_one_clear_line(&r, &["unreachable", "arn:aws:secretsmanager"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_secret() {
+    let _stack = shared().await;
     let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gatehouse/does-not-exist-AbCdEf";
     let r = run("delete-cleanup", &[("SANITY_SECRET_ARN", Some(arn))]).await;
     assert_one_clear_line(&r, &["not found", arn]);
@@ -122,6 +126,7 @@ async fn missing_secret() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_json_and_missing_or_bad_fields() {
+    let _stack = shared().await;
     let n = uid();
     let not_json = put_secret(&format!("cold/{n}/notjson"), &format!("{{\"project_id\": \"{CANARY}\"")).await;
     let r = run("gated-content", &[("STYTCH_SECRET_ARN", Some(&not_json))]).await;
@@ -152,6 +157,7 @@ async fn invalid_json_and_missing_or_bad_fields() {
 /// line naming the variable; it never falls back to "everyone". An empty list starts (no staff).
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_staff_lists_fail_init_naming_the_variable() {
+    let _stack = shared().await;
     let org = "organization-test-11111111-1111-4111-8111-111111111111";
     for bad in ["org-123", &format!("{org},"), &format!("{org}, organization-test-x"), "*"] {
         let r = run("gated-content", &[("PLATFORM_ORGANIZATION_IDS", Some(bad))]).await;

@@ -20,7 +20,7 @@ fn outcome(delivery: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn delete_clears_and_keeps_other_keys_and_a_second_delivery_is_already_clear() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({"crm": "x"})).await;
     let id = synced(&org).await;
@@ -40,7 +40,7 @@ async fn delete_clears_and_keeps_other_keys_and_a_second_delivery_is_already_cle
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unpublish_is_a_delete() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
     let id = synced(&org).await;
@@ -56,7 +56,7 @@ async fn unpublish_is_a_delete() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deleting_a_rule_that_does_not_own_the_org_is_not_owned() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
     let owner = synced(&org).await;
@@ -71,13 +71,13 @@ async fn deleting_a_rule_that_does_not_own_the_org_is_not_owned() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delete_delivered_after_recreation_is_stale() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
     let id = synced(&org).await;
     let writes = s.org_writes(&org).await;
     // Sanity delivers an old delete while the rule is published: nothing may be cleared.
-    let r = s.deliver_signed("delete-cleanup", false, &event(&id, "old", "delete", json!({"stytchOrganizationId": org}))).await;
+    let r = s.deliver_signed("delete-cleanup", B2b, &event(&id, "old", "delete", json!({"stytchOrganizationId": org}))).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["outcome"], "stale");
     assert_eq!(s.org_writes(&org).await, writes);
@@ -86,7 +86,7 @@ async fn a_delete_delivered_after_recreation_is_stale() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn publish_and_delete_replayed_in_reverse_order_match_the_content_lake() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
     let id = synced(&org).await;
@@ -117,7 +117,7 @@ async fn publish_and_delete_replayed_in_reverse_order_match_the_content_lake() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delete_without_before_is_400_and_forged_deletes_are_401() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
     let id = synced(&org).await;
@@ -127,19 +127,19 @@ async fn a_delete_without_before_is_400_and_forged_deletes_are_401() {
     let writes = s.org_writes(&org).await;
     let mut no_before = event(&id2, "x", "delete", json!(null));
     no_before.as_object_mut().unwrap().remove("before");
-    let r = s.deliver_signed("delete-cleanup", false, &no_before).await;
+    let r = s.deliver_signed("delete-cleanup", B2b, &no_before).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body["reason"].as_str().unwrap().contains("before()"));
     let forged = event(&id2, "x", "delete", json!({"stytchOrganizationId": org})).to_string();
-    assert_eq!(s.deliver("delete-cleanup", false, &forged, None).await.status, 401);
+    assert_eq!(s.deliver("delete-cleanup", B2b, &forged, None).await.status, 401);
     let sig = gatehouse::cms::signature::header("not-the-secret", now_ms(), forged.as_bytes());
-    assert_eq!(s.deliver("delete-cleanup", false, &forged, Some(&sig)).await.status, 401);
+    assert_eq!(s.deliver("delete-cleanup", B2b, &forged, Some(&sig)).await.status, 401);
     assert_eq!(s.org_writes(&org).await, writes);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stytch_500_on_delete_is_503_then_redelivery_converges() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({"keep": 1})).await;
     let id = synced(&org).await;

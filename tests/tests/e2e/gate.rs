@@ -57,7 +57,7 @@ async fn world() -> &'static World {
             ]))
             .await;
             s.idle().await;
-            let r = s.deliver_signed("publish-sync", true, &event(&format!("rule-u-{tag}"), "x", "create", Value::Null)).await;
+            let r = s.deliver_signed("publish-sync", Consumer, &event(&format!("rule-u-{tag}"), "x", "create", Value::Null)).await;
             assert_eq!(r.body["outcome"], "synced");
             World { tag, org_a, org_b, org_mfa, a_member, a_admin, b_member, mfa_member, consumer_user }
         })
@@ -69,12 +69,12 @@ async fn token(org: &str, member: &str, factors: &[&str]) -> String {
 }
 
 async fn read(path: &str, token: Option<&str>) -> Resp {
-    stack().get(false, path, token, &[]).await
+    stack().get(B2b, path, token, &[]).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn members_read_what_their_rule_allows_and_nothing_else() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let w = world().await;
     let t = &w.tag;
     let a = token(&w.org_a, &w.a_member, &["email_otp"]).await;
@@ -111,7 +111,7 @@ async fn members_read_what_their_rule_allows_and_nothing_else() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn anonymous_callers_see_only_public_documents() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let w = world().await;
     let t = &w.tag;
     assert_eq!(read(&format!("/content/public-{t}"), None).await.status, 200);
@@ -123,7 +123,7 @@ async fn anonymous_callers_see_only_public_documents() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_are_filtered_and_pages_are_stable() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let w = world().await;
     let t = &w.tag;
     let a = token(&w.org_a, &w.a_member, &["email_otp"]).await;
@@ -163,7 +163,7 @@ async fn lists_are_filtered_and_pages_are_stable() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mfa_required_rules_need_two_factors() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let w = world().await;
     let t = &w.tag;
     let one = token(&w.org_mfa, &w.mfa_member, &["email_otp"]).await;
@@ -181,21 +181,21 @@ async fn mfa_required_rules_need_two_factors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consumer_sessions_read_through_the_consumer_project() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let w = world().await;
     let s = stack();
     let t = s.mint(json!({"user_id": w.consumer_user, "authentication_factors": ["email_otp"]})).await;
-    let r = s.get(true, &format!("/content/pro-{}", w.tag), Some(&t), &[]).await;
+    let r = s.get(Consumer, &format!("/content/pro-{}", w.tag), Some(&t), &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     // A consumer session is not valid for the B2B project's function, and vice versa.
-    assert_eq!(s.get(false, &format!("/content/public-{}", w.tag), Some(&t), &[]).await.status, 401);
+    assert_eq!(s.get(B2b, &format!("/content/public-{}", w.tag), Some(&t), &[]).await.status, 401);
     let b2b = token(&w.org_a, &w.a_member, &["email_otp"]).await;
-    assert_eq!(s.get(true, &format!("/content/public-{}", w.tag), Some(&b2b), &[]).await.status, 401);
+    assert_eq!(s.get(Consumer, &format!("/content/public-{}", w.tag), Some(&b2b), &[]).await.status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_tokens_are_401_with_www_authenticate() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let w = world().await;
     let s = stack();
     let base = json!({"organization_id": w.org_a, "member_id": w.a_member});
@@ -231,18 +231,18 @@ async fn bad_tokens_are_401_with_www_authenticate() {
     ];
     let path = format!("/content/public-{}", w.tag);
     for (why, t) in &cases {
-        let r = s.get(false, &path, Some(t), &[]).await;
+        let r = s.get(B2b, &path, Some(t), &[]).await;
         assert_eq!(r.status, 401, "{why}: {}", r.body);
         assert_eq!(r.headers["www-authenticate"], r#"Bearer error="invalid_token""#, "{why}");
         assert!(r.body.get("document").is_none());
     }
     // The same checks apply to the cookie; an Authorization header that is not Bearer is refused.
-    let r = s.get(false, &path, None, &[("cookie", &format!("stytch_session_jwt={}", cases[0].1))]).await;
+    let r = s.get(B2b, &path, None, &[("cookie", &format!("stytch_session_jwt={}", cases[0].1))]).await;
     assert_eq!(r.status, 401);
-    let r = s.get(false, &path, None, &[("cookie", &format!("other=1; stytch_session_jwt={good}"))]).await;
+    let r = s.get(B2b, &path, None, &[("cookie", &format!("other=1; stytch_session_jwt={good}"))]).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(s.get(false, &path, None, &[("authorization", "Basic abc")]).await.status, 401);
-    assert_eq!(s.get(false, &path, Some(&barely), &[]).await.status, 200, "nbf within the 30 s skew");
+    assert_eq!(s.get(B2b, &path, None, &[("authorization", "Basic abc")]).await.status, 401);
+    assert_eq!(s.get(B2b, &path, Some(&barely), &[]).await.status, 200, "nbf within the 30 s skew");
 }
 
 /// RS256 with a key that is not in the JWKS (claims copied from a real token).
@@ -269,7 +269,7 @@ fn alg_none(real: &str) -> String {
 /// the per-container cache is observable.
 #[tokio::test(flavor = "multi_thread")]
 async fn access_changes_reach_reads_after_the_cache_ttl() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let tag = uid();
@@ -281,18 +281,18 @@ async fn access_changes_reach_reads_after_the_cache_ttl() {
     ]))
     .await;
     let sync = || async {
-        let r = s.deliver_signed("publish-sync", true, &event(&rule_id, "x", "update", Value::Null)).await;
+        let r = s.deliver_signed("publish-sync", Consumer, &event(&rule_id, "x", "update", Value::Null)).await;
         assert_eq!(r.status, 200, "{}", r.body);
     };
     sync().await;
     let t = s.mint(json!({"user_id": user})).await;
     let path = format!("/content/eu-{tag}");
     let started = std::time::Instant::now();
-    assert_eq!(s.get(true, &path, Some(&t), &[]).await.status, 200); // Fills the cache.
+    assert_eq!(s.get(Consumer, &path, Some(&t), &[]).await.status, 200); // Fills the cache.
     s.mutate(json!([{ "patch": { "id": rule_id, "set": {"region": "us"} } }])).await;
     sync().await;
     assert_eq!(s.user_metadata(&user).await["sanity_access"]["region"], "us");
-    let before_ttl = s.get(true, &path, Some(&t), &[]).await.status;
+    let before_ttl = s.get(Consumer, &path, Some(&t), &[]).await.status;
     // The test stack's TTL is 2 s; on a machine slow enough to pass it already, only the second
     // half of the check is meaningful.
     if started.elapsed() < std::time::Duration::from_millis(1500) {
@@ -301,13 +301,14 @@ async fn access_changes_reach_reads_after_the_cache_ttl() {
         eprintln!("note: TTL window passed before the check ({:?})", started.elapsed());
     }
     tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
-    assert_eq!(s.get(true, &path, Some(&t), &[]).await.status, 404, "after the TTL the new region applies");
+    assert_eq!(s.get(Consumer, &path, Some(&t), &[]).await.status, 404, "after the TTL the new region applies");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cors_preflight_and_methods() {
+    let _stack = shared().await;
     let s = stack();
-    let url = format!("{}/content/x", s.function_url("gated-content", false));
+    let url = format!("{}/content/x", s.function_url("gated-content", B2b));
     let ok = s
         .request(reqwest::Method::OPTIONS, url.clone(), &[("origin", "http://localhost:3000"), ("access-control-request-method", "GET")])
         .await;
@@ -320,6 +321,6 @@ async fn cors_preflight_and_methods() {
     let get = s.request(reqwest::Method::GET, url.clone(), &[("origin", "https://evil.example")]).await;
     assert!(get.headers.get("access-control-allow-origin").is_none());
     assert_eq!(s.request(reqwest::Method::POST, url.clone(), &[]).await.status, 405);
-    assert_eq!(s.request(reqwest::Method::GET, format!("{}/elsewhere", s.function_url("gated-content", false)), &[]).await.status, 404);
-    assert_eq!(s.request(reqwest::Method::GET, format!("{}/content?type=secrets", s.function_url("gated-content", false)), &[]).await.status, 400);
+    assert_eq!(s.request(reqwest::Method::GET, format!("{}/elsewhere", s.function_url("gated-content", B2b)), &[]).await.status, 404);
+    assert_eq!(s.request(reqwest::Method::GET, format!("{}/content?type=secrets", s.function_url("gated-content", B2b)), &[]).await.status, 400);
 }

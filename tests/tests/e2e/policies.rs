@@ -134,13 +134,13 @@ async fn listed(api: &RuntimeApi, tag: &str, token: Option<&str>) -> BTreeSet<St
 
 #[tokio::test(flavor = "multi_thread")]
 async fn builtin_and_cerbos_decide_every_read_the_same() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let w = world().await;
     let t = &w.tag;
-    let (builtin, _b) = container("gated-content", false, &[("AUTHZ", "builtin")]).await;
+    let (builtin, _b) = container("gated-content", B2b, &[("AUTHZ", "builtin")]).await;
     let url = cerbos_url();
     let log = std::env::temp_dir().join(format!("gatehouse-cerbos-gate-{t}.log"));
-    let (cerbos, _c) = container_logging("gated-content", false, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &url)], Some(&log)).await;
+    let (cerbos, _c) = container_logging("gated-content", B2b, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &url)], Some(&log)).await;
 
     use Who::*;
     // (who, document, status): one document at a time (CheckResources).
@@ -312,10 +312,10 @@ async fn until_status(api: &RuntimeApi, event: &Value, want: u16, within: Durati
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_policy_edit_changes_the_next_reads_without_restarting_the_function() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let w = world().await;
     let pdp = Pdp::start(true).await;
-    let (api, _c) = container("gated-content", false, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &pdp.url)]).await;
+    let (api, _c) = container("gated-content", B2b, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &pdp.url)]).await;
     let member = token(w, Who::AMember).await;
     let read = get(&format!("/content/pol-admins-{}", w.tag), "", member.as_deref());
     assert_eq!(invoke(&api, read.clone()).await["statusCode"], 404, "admins-only document refused to a member");
@@ -339,7 +339,7 @@ async fn a_policy_edit_changes_the_next_reads_without_restarting_the_function() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pdp_killed_slow_or_garbage_is_503_never_an_allow() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let w = world().await;
     let member = token(w, Who::AMember).await;
     let one = get(&format!("/content/pol-tenant-a-{}", w.tag), "", member.as_deref());
@@ -348,7 +348,7 @@ async fn pdp_killed_slow_or_garbage_is_503_never_an_allow() {
 
     // Killed: the function was fine a moment ago, then the PDP disappears.
     let mut pdp = Pdp::start(false).await;
-    let (api, _c) = container("gated-content", false, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &pdp.url)]).await;
+    let (api, _c) = container("gated-content", B2b, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &pdp.url)]).await;
     assert_eq!(invoke(&api, one.clone()).await["statusCode"], 200);
     pdp.child.kill().await.unwrap();
     for ev in [&one, &list, &public] {
@@ -366,7 +366,7 @@ async fn pdp_killed_slow_or_garbage_is_503_never_an_allow() {
             conns.push(c);
         }
     });
-    let (api, _c) = container("gated-content", false, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &slow_url), ("CERBOS_TIMEOUT_MS", "300"), ("INIT_WARMUP", "0")]).await;
+    let (api, _c) = container("gated-content", B2b, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &slow_url), ("CERBOS_TIMEOUT_MS", "300"), ("INIT_WARMUP", "0")]).await;
     for ev in [&one, &list] {
         let r = invoke(&api, ev.clone()).await;
         assert_eq!(r["statusCode"], 503, "{r}");
@@ -390,7 +390,7 @@ async fn pdp_killed_slow_or_garbage_is_503_never_an_allow() {
                 let _ = c.write_all(resp.as_bytes()).await;
             }
         });
-        let (api, _c) = container("gated-content", false, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &fake_url), ("INIT_WARMUP", "0")]).await;
+        let (api, _c) = container("gated-content", B2b, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &fake_url), ("INIT_WARMUP", "0")]).await;
         for ev in [&one, &list] {
             let r = invoke(&api, ev.clone()).await;
             assert_eq!(r["statusCode"], 503, "answer {answer}: {r}");

@@ -11,13 +11,10 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Flavor {
-    Stytch,
-    Descope,
-}
-
-const BOTH: [Flavor; 2] = [Flavor::Stytch, Flavor::Descope];
+/// The provider comparisons run on one deployment per provider. The consumer deployment is
+/// Stytch's other project shape (users instead of organizations): publish.rs, gate.rs.
+const BOTH: [Deployment; 2] = [Deployment::B2b, Deployment::Descope];
+const CONSUMER: &str = "providers.rs compares the B2B and Descope deployments";
 
 /// What a rule points at: a Stytch organization (with one member), or a Descope user.
 #[derive(Clone, Debug)]
@@ -33,39 +30,34 @@ fn norm(plan: &Value, region: &Value, owner: &Value) -> Value {
     json!({"plan": plan, "region": region, "owner": owner})
 }
 
-impl Flavor {
-    fn functions(self) -> String {
-        let s = stack();
-        match self {
-            Flavor::Stytch => s.var("LAMBDA_URL").to_string(),
-            Flavor::Descope => s.var("LAMBDA_DESCOPE_URL").to_string(),
-        }
-    }
-
+impl Deployment {
     fn rule_type(self) -> &'static str {
         match self {
-            Flavor::Stytch => "accessRule",
-            Flavor::Descope => "memberProfile",
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => "accessRule",
+            Deployment::Descope => "memberProfile",
         }
     }
 
     /// A content type this flavour serves gated.
     fn page_type(self) -> &'static str {
         match self {
-            Flavor::Stytch => "article",
-            Flavor::Descope => "gatedPage",
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => "article",
+            Deployment::Descope => "gatedPage",
         }
     }
 
     async fn target(self) -> Tgt {
         let s = stack();
         match self {
-            Flavor::Stytch => {
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => {
                 let org = s.create_org(json!({"billing": "gold"})).await;
                 let member = s.create_member(&org, &[]).await;
                 Tgt { id: org, member }
             }
-            Flavor::Descope => {
+            Deployment::Descope => {
                 let login = s.create_descope_user(&["billing-admin"]).await;
                 Tgt { id: login.clone(), member: login }
             }
@@ -75,8 +67,9 @@ impl Flavor {
     /// The rule document for `t` with plan (`pro`/`free`) and region; `extra` overrides fields.
     fn rule(self, id: &str, t: &Tgt, plan: &str, region: &str, extra: Value) -> Value {
         let mut d = match self {
-            Flavor::Stytch => rule(id, Some(&t.id), None, json!({"plan": {"_type": "reference", "_ref": format!("plan-{plan}")}, "region": region})),
-            Flavor::Descope => json!({"_id": id, "_type": "memberProfile", "title": id, "descopeLoginId": t.id,
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => rule(id, Some(&t.id), None, json!({"plan": {"_type": "reference", "_ref": format!("plan-{plan}")}, "region": region})),
+            Deployment::Descope => json!({"_id": id, "_type": "memberProfile", "title": id, "descopeLoginId": t.id,
                                      "plan": {"_type": "reference", "_ref": format!("aplan-{plan}")}, "region": region}),
         };
         d.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
@@ -86,19 +79,21 @@ impl Flavor {
     /// The field that names the target (to re-point a rule).
     fn target_field(self) -> &'static str {
         match self {
-            Flavor::Stytch => "stytchOrganizationId",
-            Flavor::Descope => "descopeLoginId",
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => "stytchOrganizationId",
+            Deployment::Descope => "descopeLoginId",
         }
     }
 
     async fn synced(self, t: &Tgt) -> Value {
         let s = stack();
         match self {
-            Flavor::Stytch => {
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => {
                 let a = s.org_metadata(&t.id).await["sanity_access"].clone();
                 if a.is_null() { Value::Null } else { norm(&a["plan"], &a["region"], &a["source"]["documentId"]) }
             }
-            Flavor::Descope => {
+            Deployment::Descope => {
                 let a = s.descope_user(&t.id).await["customAttributes"].clone();
                 let rec: Value = a["gatehouseSync"].as_str().map(|r| serde_json::from_str(r).unwrap()).unwrap_or(Value::Null);
                 if a["plan"].is_null() && a["region"].is_null() && rec.is_null() { Value::Null } else { norm(&a["plan"], &a["region"], &rec["documentId"]) }
@@ -110,8 +105,9 @@ impl Flavor {
     async fn foreign(self, t: &Tgt) -> Value {
         let s = stack();
         match self {
-            Flavor::Stytch => s.org_metadata(&t.id).await["billing"].clone(),
-            Flavor::Descope => s.descope_user(&t.id).await["roleNames"].clone(),
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => s.org_metadata(&t.id).await["billing"].clone(),
+            Deployment::Descope => s.descope_user(&t.id).await["roleNames"].clone(),
         }
     }
 
@@ -120,8 +116,9 @@ impl Flavor {
     async fn snapshot(self, t: &Tgt) -> Value {
         let s = stack();
         match self {
-            Flavor::Stytch => s.org_metadata(&t.id).await,
-            Flavor::Descope => {
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => s.org_metadata(&t.id).await,
+            Deployment::Descope => {
                 let u = s.descope_user(&t.id).await;
                 json!({"attrs": u["customAttributes"], "roles": u["roleNames"], "tenants": u["userTenants"]})
             }
@@ -131,12 +128,13 @@ impl Flavor {
     async fn session(self, t: &Tgt, factors: &[&str]) -> String {
         let s = stack();
         match self {
-            Flavor::Stytch => {
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => {
                 // Stytch names the email factor by its method.
                 let f: Vec<&str> = factors.iter().map(|x| if *x == "email" { "email_otp" } else { x }).collect();
                 s.mint(json!({"organization_id": t.id, "member_id": t.member, "authentication_factors": f})).await
             }
-            Flavor::Descope => s.descope_mint(json!({"login_id": t.member, "authentication_factors": factors})).await["session_jwt"].as_str().unwrap().to_string(),
+            Deployment::Descope => s.descope_mint(json!({"login_id": t.member, "authentication_factors": factors})).await["session_jwt"].as_str().unwrap().to_string(),
         }
     }
 
@@ -163,16 +161,23 @@ impl Flavor {
     async fn write_fault(self, t: &Tgt, fault: Value, count: u32) {
         let s = stack();
         match self {
-            Flavor::Stytch => s.stytch_fault("PUT", &format!("/v1/b2b/organizations/{}", t.id), fault, count).await,
-            Flavor::Descope => s.descope_fault("POST", "/v1/mgmt/user/update/customAttribute", fault, count).await,
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => s.stytch_fault("PUT", &format!("/v1/b2b/organizations/{}", t.id), fault, count).await,
+            // Every user's attribute write shares the path: scoped to this user's login id.
+            Deployment::Descope => {
+                let mut fault = fault;
+                fault["match"] = t.id.as_str().into();
+                s.descope_fault("POST", "/v1/mgmt/user/update/customAttribute", fault, count).await
+            }
         }
     }
 
     async fn clear_write_fault(self, t: &Tgt) {
         let s = stack();
         match self {
-            Flavor::Stytch => s.clear_stytch_fault("PUT", &format!("/v1/b2b/organizations/{}", t.id)).await,
-            Flavor::Descope => s.clear_descope_fault("POST", "/v1/mgmt/user/update/customAttribute").await,
+            Deployment::Consumer => unreachable!("{CONSUMER}"),
+            Deployment::B2b => s.clear_stytch_fault("PUT", &format!("/v1/b2b/organizations/{}", t.id)).await,
+            Deployment::Descope => s.clear_descope_fault("POST", "/v1/mgmt/user/update/customAttribute", &t.id).await,
         }
     }
 }
@@ -185,7 +190,7 @@ fn last_outcome(deliveries: &[Value], webhook_prefix: &str) -> (u64, Value) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn publish_repoint_and_delete_follow_the_cms() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     for f in BOTH {
@@ -199,7 +204,7 @@ async fn publish_repoint_and_delete_follow_the_cms() {
         println!("{f:?}: publish → synced in {:?}", started.elapsed());
 
         // Edited: the new values replace the old ones.
-        s.mutate(json!([{"patch": {"id": id, "set": {"region": "us", "plan": {"_type": "reference", "_ref": if f == Flavor::Stytch { "plan-free" } else { "aplan-free" }}}}}])).await;
+        s.mutate(json!([{"patch": {"id": id, "set": {"region": "us", "plan": {"_type": "reference", "_ref": if f == Deployment::B2b { "plan-free" } else { "aplan-free" }}}}}])).await;
         s.idle().await;
         assert_eq!(f.synced(&t1).await, norm(&"free".into(), &"us".into(), &id.clone().into()), "{f:?}");
 
@@ -220,7 +225,7 @@ async fn publish_repoint_and_delete_follow_the_cms() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_draft_duplicate_and_stale_deliveries_write_nothing() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     for f in BOTH {
@@ -257,7 +262,7 @@ async fn forged_draft_duplicate_and_stale_deliveries_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_owned_by_one_rule_is_not_taken_by_another() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     for f in BOTH {
@@ -284,10 +289,10 @@ async fn a_target_owned_by_one_rule_is_not_taken_by_another() {
 }
 
 /// 429 with Retry-After: retried within the budget; when it never ends, 503 to Sanity and nothing
-/// half-written. Exclusive: the Descope fault is on a path every user write shares.
+/// half-written. The faults are scoped to the test's own organization / login id.
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limited_provider_is_retried_then_503_with_nothing_written() {
-    let _g = SHARED_PATHS.write().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     for f in BOTH {
@@ -321,7 +326,7 @@ async fn rate_limited_provider_is_retried_then_503_with_nothing_written() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gated_reads_need_the_synced_plan_and_mfa_when_required() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     for f in BOTH {
@@ -329,7 +334,7 @@ async fn gated_reads_need_the_synced_plan_and_mfa_when_required() {
         let (id, page) = (format!("pv-g-{}", uid()), format!("pv-page-{}", uid()));
         s.mutate(json!([
             {"create": {"_id": page, "_type": f.page_type(), "title": "Pro page", "slug": {"current": page}, "body": "secret",
-                "requiredPlans": [{"_key": "p", "_type": "reference", "_ref": if f == Flavor::Stytch { "plan-pro" } else { "aplan-pro" }}]}},
+                "requiredPlans": [{"_key": "p", "_type": "reference", "_ref": if f == Deployment::B2b { "plan-pro" } else { "aplan-pro" }}]}},
             {"create": f.rule(&id, &t, "pro", "eu", json!({"requiresMfa": true}))},
         ]))
         .await;
@@ -374,7 +379,7 @@ fn roles(keys: &[&str]) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn descope_roles_are_managed_exactly_and_hand_granted_roles_survive() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     // Granted by hand before gatehouse: billing-admin, and analyst (which the profile also lists).
@@ -383,7 +388,7 @@ async fn descope_roles_are_managed_exactly_and_hand_granted_roles_survive() {
     let id = format!("mp-{}", uid());
     let org = format!("op-{}", uid());
     let t = Tgt { id: login.clone(), member: login.clone() };
-    s.mutate(json!([{"create": Flavor::Descope.rule(&id, &t, "pro", "eu", json!({"roles": roles(&["reader", "analyst"])}))}])).await;
+    s.mutate(json!([{"create": Deployment::Descope.rule(&id, &t, "pro", "eu", json!({"roles": roles(&["reader", "analyst"])}))}])).await;
     s.idle().await;
     let u = s.descope_user(&login).await;
     assert_eq!(project_roles(&u), vec!["analyst", "billing-admin", "reader"]);
@@ -396,7 +401,7 @@ async fn descope_roles_are_managed_exactly_and_hand_granted_roles_survive() {
 
     // A managed role removed by hand is drift: the next sync assigns it again.
     s.descope(reqwest::Method::POST, "/v1/mgmt/user/update/role/remove", Some(json!({"loginId": login, "roleNames": ["editor"]}))).await;
-    let r = Flavor::Descope.deliver("publish-sync", &Flavor::Descope.event(&id, "update", Some(&t))).await;
+    let r = Deployment::Descope.deliver("publish-sync", &Deployment::Descope.event(&id, "update", Some(&t))).await;
     assert_eq!(r.body["outcome"], "synced", "{}", r.body);
     assert!(project_roles(&s.descope_user(&login).await).contains(&"editor".to_string()));
 
@@ -431,7 +436,7 @@ async fn descope_roles_are_managed_exactly_and_hand_granted_roles_survive() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn descope_tenant_updates_keep_every_field_gatehouse_does_not_own() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let tenant = s.create_tenant().await;
@@ -458,7 +463,7 @@ async fn descope_tenant_updates_keep_every_field_gatehouse_does_not_own() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn descope_sessions_refresh_tokens_are_refused_and_tenant_roles_gate_pages() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let (t1, t2) = (s.create_tenant().await, s.create_tenant().await);
@@ -468,7 +473,7 @@ async fn descope_sessions_refresh_tokens_are_refused_and_tenant_roles_gate_pages
     let (id, page) = (format!("mp-{}", uid()), format!("pv-ed-{}", uid()));
     let t = Tgt { id: login.clone(), member: login.clone() };
     s.mutate(json!([
-        {"create": Flavor::Descope.rule(&id, &t, "pro", "eu", json!({}))},
+        {"create": Deployment::Descope.rule(&id, &t, "pro", "eu", json!({}))},
         {"create": {"_id": page, "_type": "gatedPage", "title": "Editors", "slug": {"current": page}, "body": "b", "requiredRoles": roles(&["editor"])}},
     ]))
     .await;
@@ -488,7 +493,7 @@ async fn descope_sessions_refresh_tokens_are_refused_and_tenant_roles_gate_pages
     let read = |tok: &Value| {
         let tok = tok.as_str().unwrap().to_string();
         let page = page.clone();
-        async move { Flavor::Descope.read(&page, Some(&tok)).await }
+        async move { Deployment::Descope.read(&page, Some(&tok)).await }
     };
     assert_eq!(read(&in_t1["session_jwt"]).await.status, 200);
     assert_eq!(read(&in_t2["session_jwt"]).await.status, 404);
@@ -499,7 +504,7 @@ async fn descope_sessions_refresh_tokens_are_refused_and_tenant_roles_gate_pages
     assert!(r.headers.get("www-authenticate").is_some());
     // The same page in a list, and the role keys the page requires, resolved from references.
     let tok = in_t1["session_jwt"].as_str().unwrap();
-    let r = s.get_from(&Flavor::Descope.function_url("gated-content"), "/content?type=gatedPage&limit=100", Some(tok), &[]).await;
+    let r = s.get_from(&Deployment::Descope.function_url("gated-content"), "/content?type=gatedPage&limit=100", Some(tok), &[]).await;
     let mine = r.body["documents"].as_array().unwrap().iter().find(|d| d["_id"] == page.as_str()).cloned().expect("listed");
     assert_eq!(mine["requiredRoles"], json!(["editor"]));
     s.mutate(json!([{"delete": {"id": id}}, {"delete": {"id": page}}])).await;
@@ -510,7 +515,7 @@ async fn descope_sessions_refresh_tokens_are_refused_and_tenant_roles_gate_pages
 /// written. Exclusive: removes the attribute's definition for a moment.
 #[tokio::test(flavor = "multi_thread")]
 async fn descope_undefined_custom_attribute_is_422_naming_it() {
-    let _g = SHARED_PATHS.write().await;
+    let _stack = exclusive().await;
     ensure_plans().await;
     let s = stack();
     let login = s.create_descope_user(&[]).await;
@@ -518,10 +523,10 @@ async fn descope_undefined_custom_attribute_is_422_naming_it() {
     let id = format!("mp-{}", uid());
     let r = s.descope(reqwest::Method::POST, "/v1/mgmt/user/customattribute/delete", Some(json!({"names": ["region"]}))).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    s.mutate(json!([{"create": Flavor::Descope.rule(&id, &t, "pro", "eu", json!({}))}])).await;
+    s.mutate(json!([{"create": Deployment::Descope.rule(&id, &t, "pro", "eu", json!({}))}])).await;
     s.idle().await;
     let writes = s.descope_calls("POST", "/v1/mgmt/user/update/customAttribute").await;
-    let r = Flavor::Descope.deliver("publish-sync", &Flavor::Descope.event(&id, "create", None)).await;
+    let r = Deployment::Descope.deliver("publish-sync", &Deployment::Descope.event(&id, "create", None)).await;
     let after = s.descope_calls("POST", "/v1/mgmt/user/update/customAttribute").await;
     let restore = s.descope(reqwest::Method::POST, "/v1/mgmt/user/customattribute/create", Some(json!({"attributes": [{"name": "region", "type": 1, "displayName": "Region"}]}))).await;
     assert_eq!(restore.status, 200, "{}", restore.body);
@@ -530,7 +535,7 @@ async fn descope_undefined_custom_attribute_is_422_naming_it() {
     assert_eq!(after, writes, "refused before any attribute was written");
     assert!(s.descope_user(&login).await["customAttributes"].get("plan").is_none());
     // Redelivered once the attribute exists: synced.
-    let r = Flavor::Descope.deliver("publish-sync", &Flavor::Descope.event(&id, "create", None)).await;
+    let r = Deployment::Descope.deliver("publish-sync", &Deployment::Descope.event(&id, "create", None)).await;
     assert_eq!(r.body["outcome"], "synced", "{}", r.body);
     s.mutate(json!([{"delete": {"id": id}}])).await;
     s.idle().await;
@@ -541,7 +546,7 @@ async fn descope_undefined_custom_attribute_is_422_naming_it() {
 /// taken back, the hand-granted ones kept), and the dry run predicts it all without writing.
 #[tokio::test(flavor = "multi_thread")]
 async fn descope_reconcile_repairs_drift_and_orphans() {
-    let _g = SHARED_PATHS.write().await;
+    let _stack = exclusive().await;
     ensure_plans().await;
     let s = stack();
     let (kept, gone) = (s.create_descope_user(&["billing-admin"]).await, s.create_descope_user(&["billing-admin"]).await);
@@ -549,8 +554,8 @@ async fn descope_reconcile_repairs_drift_and_orphans() {
     let tk = Tgt { id: kept.clone(), member: kept.clone() };
     let tg = Tgt { id: gone.clone(), member: gone.clone() };
     s.mutate(json!([
-        {"create": Flavor::Descope.rule(&kept_id, &tk, "pro", "eu", json!({"roles": roles(&["reader"])}))},
-        {"create": Flavor::Descope.rule(&gone_id, &tg, "pro", "eu", json!({"roles": roles(&["editor"])}))},
+        {"create": Deployment::Descope.rule(&kept_id, &tk, "pro", "eu", json!({"roles": roles(&["reader"])}))},
+        {"create": Deployment::Descope.rule(&gone_id, &tg, "pro", "eu", json!({"roles": roles(&["editor"])}))},
     ]))
     .await;
     s.idle().await;
@@ -564,10 +569,7 @@ async fn descope_reconcile_repairs_drift_and_orphans() {
     s.descope(reqwest::Method::POST, "/v1/mgmt/user/update/customAttribute", Some(json!({"loginId": kept, "attributeKey": "plan", "attributeValue": "hand"}))).await;
     s.descope(reqwest::Method::POST, "/v1/mgmt/user/update/role/remove", Some(json!({"loginId": kept, "roleNames": ["reader"]}))).await;
 
-    let invoke = |input: Value| async move {
-        let url = format!("{}/2015-03-31/functions/reconcile/invocations", stack().var("LAMBDA_DESCOPE_URL"));
-        stack().request_with(stack().http.post(url).json(&input)).await
-    };
+    let invoke = |input: Value| stack().reconcile(Deployment::Descope, input);
     let writes = s.descope_calls("POST", "/v1/mgmt/user/update/customAttribute").await;
     let dry = invoke(json!({"dryRun": true})).await;
     assert_eq!(dry.status, 200, "{}", dry.body);
@@ -594,31 +596,31 @@ async fn descope_reconcile_repairs_drift_and_orphans() {
 
 /// A sync that dies half-way (Descope fails the role removal after the new role was assigned)
 /// leaves a record that still claims both roles, so the next delivery finishes the job instead of
-/// leaving the old role behind as if it had been granted by hand. Exclusive: the fault is on a
-/// path every role removal shares.
+/// leaving the old role behind as if it had been granted by hand. The fault on the shared
+/// role-removal path is scoped to the test's own login id.
 #[tokio::test(flavor = "multi_thread")]
 async fn descope_a_sync_interrupted_between_role_add_and_remove_is_finished_by_the_next() {
-    let _g = SHARED_PATHS.write().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let login = s.create_descope_user(&["billing-admin"]).await;
     let t = Tgt { id: login.clone(), member: login.clone() };
     let id = format!("mp-i-{}", uid());
-    s.mutate(json!([{"create": Flavor::Descope.rule(&id, &t, "pro", "eu", json!({"roles": roles(&["reader"])}))}])).await;
+    s.mutate(json!([{"create": Deployment::Descope.rule(&id, &t, "pro", "eu", json!({"roles": roles(&["reader"])}))}])).await;
     s.idle().await;
     assert_eq!(project_roles(&s.descope_user(&login).await), vec!["billing-admin", "reader"]);
 
-    s.descope_fault("POST", "/v1/mgmt/user/update/role/remove", json!({"status": 500}), 1000).await;
+    s.descope_fault("POST", "/v1/mgmt/user/update/role/remove", json!({"status": 500, "match": login}), 1000).await;
     s.mutate(json!([{"patch": {"id": id, "set": {"roles": roles(&["editor"])}}}])).await;
     s.idle().await;
-    let r = Flavor::Descope.deliver("publish-sync", &Flavor::Descope.event(&id, "update", Some(&t))).await;
+    let r = Deployment::Descope.deliver("publish-sync", &Deployment::Descope.event(&id, "update", Some(&t))).await;
     assert_eq!(r.status, 503, "{}", r.body);
     let u = s.descope_user(&login).await;
     assert_eq!(project_roles(&u), vec!["billing-admin", "editor", "reader"], "editor added, reader not yet removed");
     assert_eq!(record(&u)["added"], json!(["editor", "reader"]), "the record still owns both: {}", record(&u));
 
-    s.clear_descope_fault("POST", "/v1/mgmt/user/update/role/remove").await;
-    let r = Flavor::Descope.deliver("publish-sync", &Flavor::Descope.event(&id, "update", Some(&t))).await;
+    s.clear_descope_fault("POST", "/v1/mgmt/user/update/role/remove", &login).await;
+    let r = Deployment::Descope.deliver("publish-sync", &Deployment::Descope.event(&id, "update", Some(&t))).await;
     assert_eq!(r.body["outcome"], "synced", "{}", r.body);
     let u = s.descope_user(&login).await;
     assert_eq!(project_roles(&u), vec!["billing-admin", "editor"]);
@@ -632,12 +634,12 @@ async fn descope_a_sync_interrupted_between_role_add_and_remove_is_finished_by_t
 /// then gone whole (an invalid rule grants nothing), never half-written.
 #[tokio::test(flavor = "multi_thread")]
 async fn slug_fields_in_either_shape_sync_alike_and_bad_shapes_are_refused_whole() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     for f in BOTH {
         let u = uid();
-        let (ty, field) = if f == Flavor::Stytch { ("plan", "slug") } else { ("accessPlan", "planSlug") };
+        let (ty, field) = if f == Deployment::B2b { ("plan", "slug") } else { ("accessPlan", "planSlug") };
         let plan = |id: &str, slug: Value| json!({"createOrReplace": {"_id": id, "_type": ty, "title": id, field: slug}});
         let (as_object, as_string, as_number) = (format!("p-obj-{u}"), format!("p-str-{u}"), format!("p-num-{u}"));
         let slug = format!("team-{u}");
@@ -680,7 +682,7 @@ async fn slug_fields_in_either_shape_sync_alike_and_bad_shapes_are_refused_whole
 /// on every provider and target kind (docs/answers.md).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_target_is_target_not_found_on_every_provider() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let u = uid();
@@ -698,10 +700,10 @@ async fn a_missing_target_is_target_not_found_on_every_provider() {
     .await;
     s.idle().await;
     let deliveries = [
-        (s.function_url("publish-sync", false), event(&stytch_org, "r", "create", Value::Null)),
-        (s.function_url("publish-sync", true), event(&stytch_user, "r", "create", Value::Null)),
-        (Flavor::Descope.function_url("publish-sync"), json!({"_id": member, "_type": "memberProfile", "before": null, "dataset": "production"})),
-        (Flavor::Descope.function_url("publish-sync"), json!({"_id": tenant, "_type": "organizationProfile", "before": null, "dataset": "production"})),
+        (s.function_url("publish-sync", B2b), event(&stytch_org, "r", "create", Value::Null)),
+        (s.function_url("publish-sync", Consumer), event(&stytch_user, "r", "create", Value::Null)),
+        (Deployment::Descope.function_url("publish-sync"), json!({"_id": member, "_type": "memberProfile", "before": null, "dataset": "production"})),
+        (Deployment::Descope.function_url("publish-sync"), json!({"_id": tenant, "_type": "organizationProfile", "before": null, "dataset": "production"})),
     ];
     for (url, body) in deliveries {
         let text = body.to_string();

@@ -14,7 +14,7 @@ async fn published_rule(id: &str, org: &str, extra: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn publish_writes_exact_metadata_and_keeps_other_keys() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({"billing": {"tier": 3}, "crm_id": "C-1"})).await;
     let id = format!("rule-{}", uid());
@@ -46,7 +46,7 @@ async fn publish_writes_exact_metadata_and_keeps_other_keys() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn update_rewrites_and_repoint_clears_the_old_org() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let (a, b) = (s.create_org(json!({"keep": 1})).await, s.create_org(json!({})).await);
     let id = format!("rule-{}", uid());
@@ -72,7 +72,7 @@ async fn update_rewrites_and_repoint_clears_the_old_org() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn second_rule_on_the_same_org_is_a_conflict_and_changes_nothing() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
     let first = format!("rule-{}", uid());
@@ -94,7 +94,7 @@ async fn second_rule_on_the_same_org_is_a_conflict_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drafts_and_unmapped_rules_are_skipped_without_writes() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
@@ -104,7 +104,7 @@ async fn drafts_and_unmapped_rules_are_skipped_without_writes() {
     s.idle().await;
     assert!(s.deliveries(&format!("drafts.{id}")).await.is_empty());
     for draft in [format!("drafts.{id}"), format!("versions.r1.{id}")] {
-        let r = s.deliver_signed("publish-sync", false, &event(&draft, "x", "create", Value::Null)).await;
+        let r = s.deliver_signed("publish-sync", B2b, &event(&draft, "x", "create", Value::Null)).await;
         assert_eq!(r.status, 200);
         assert_eq!(r.body["outcome"], "skipped");
         assert!(r.body["reason"].as_str().unwrap().contains("draft"));
@@ -121,7 +121,7 @@ async fn drafts_and_unmapped_rules_are_skipped_without_writes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unsigned_forged_and_stale_deliveries_are_401_with_zero_writes() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let (org, id, writes) = synced_then_hand_edited(None).await;
     let body = event(&id, "r", "update", json!({"stytchOrganizationId": org})).to_string();
@@ -138,7 +138,7 @@ async fn unsigned_forged_and_stale_deliveries_are_401_with_zero_writes() {
     ];
     for (i, sig) in forged.iter().enumerate() {
         for f in ["publish-sync", "delete-cleanup"] {
-            let r = s.deliver(f, false, &body, sig.as_deref()).await;
+            let r = s.deliver(f, B2b, &body, sig.as_deref()).await;
             assert_eq!(r.status, 401, "case {i} on {f}: {}", r.body);
             assert_eq!(r.body["error"], "invalid_signature");
             assert!(r.body["request_id"].is_string());
@@ -147,39 +147,39 @@ async fn unsigned_forged_and_stale_deliveries_are_401_with_zero_writes() {
     // A valid signature over a body changed by one byte.
     let sig = s.sign(&body);
     let tampered = body.replacen("update", "updatf", 1);
-    assert_eq!(s.deliver("publish-sync", false, &tampered, Some(&sig)).await.status, 401);
+    assert_eq!(s.deliver("publish-sync", B2b, &tampered, Some(&sig)).await.status, 401);
     assert_eq!(s.org_writes(&org).await, writes);
     assert_eq!(s.org_metadata(&org).await["sanity_access"]["region"], "hand-edited");
     // Control: the same body, correctly signed, is accepted and repairs the hand edit.
-    assert_eq!(s.deliver("publish-sync", false, &body, Some(&sig)).await.body["outcome"], "synced");
+    assert_eq!(s.deliver("publish-sync", B2b, &body, Some(&sig)).await.body["outcome"], "synced");
     assert_eq!(s.org_metadata(&org).await["sanity_access"]["region"], "eu");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_bodies_get_400_413_422() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let not_json = "this is not json";
-    let r = s.deliver("publish-sync", false, not_json, Some(&s.sign(not_json))).await;
+    let r = s.deliver("publish-sync", B2b, not_json, Some(&s.sign(not_json))).await;
     assert_eq!(r.status, 400, "{}", r.body);
     let no_id = r#"{"_type":"accessRule"}"#;
-    assert_eq!(s.deliver("publish-sync", false, no_id, Some(&s.sign(no_id))).await.status, 400);
+    assert_eq!(s.deliver("publish-sync", B2b, no_id, Some(&s.sign(no_id))).await.status, 400);
     let other_type = json!({"_id": "post-1", "_type": "post", "before": null});
-    let r = s.deliver_signed("publish-sync", false, &other_type).await;
+    let r = s.deliver_signed("publish-sync", B2b, &other_type).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.body["error"], "unsupported_type");
     let other_dataset = json!({"_id": "r-1", "_type": "accessRule", "before": null, "dataset": "staging"});
-    assert_eq!(s.deliver_signed("publish-sync", false, &other_dataset).await.status, 422);
+    assert_eq!(s.deliver_signed("publish-sync", B2b, &other_dataset).await.status, 422);
     let big = format!(r#"{{"_id":"r","_type":"accessRule","pad":"{}"}}"#, "x".repeat(1024 * 1024));
-    let r = s.deliver("publish-sync", false, &big, Some(&s.sign(&big))).await;
+    let r = s.deliver("publish-sync", B2b, &big, Some(&s.sign(&big))).await;
     assert_eq!(r.status, 413);
-    let r = s.request(reqwest::Method::GET, format!("{}/", s.function_url("publish-sync", false)), &[]).await;
+    let r = s.request(reqwest::Method::GET, format!("{}/", s.function_url("publish-sync", B2b)), &[]).await;
     assert_eq!(r.status, 405);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_rules_are_422_and_never_written() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
     ensure_plans().await;
@@ -203,7 +203,7 @@ async fn invalid_rules_are_422_and_never_written() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consumer_user_path() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let user = s.create_user().await;
@@ -212,7 +212,7 @@ async fn consumer_user_path() {
     s.idle().await;
     // The stack's webhooks point at the B2B functions; the consumer project's functions get the
     // same delivery by hand.
-    let r = s.deliver_signed("publish-sync", true, &event(&id, "x", "create", Value::Null)).await;
+    let r = s.deliver_signed("publish-sync", Consumer, &event(&id, "x", "create", Value::Null)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["outcome"], "synced");
     let meta = s.user_metadata(&user).await;
@@ -220,14 +220,14 @@ async fn consumer_user_path() {
     assert_eq!(meta["sanity_access"]["source"]["documentId"], id);
     // And delete-cleanup on the consumer side.
     s.mutate(json!([{ "delete": { "id": id } }])).await;
-    let r = s.deliver_signed("delete-cleanup", true, &event(&id, "x", "delete", json!({"stytchUserId": user}))).await;
+    let r = s.deliver_signed("delete-cleanup", Consumer, &event(&id, "x", "delete", json!({"stytchUserId": user}))).await;
     assert_eq!(r.body["outcome"], "cleared", "{}", r.body);
     assert!(s.user_metadata(&user).await.get("sanity_access").is_none_or(Value::is_null));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn duplicate_delivery_writes_once() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
     let id = format!("rule-{}", uid());
@@ -242,7 +242,7 @@ async fn duplicate_delivery_writes_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stytch_429_twice_then_ok_is_synced() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
@@ -259,7 +259,7 @@ async fn stytch_429_twice_then_ok_is_synced() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stytch_down_is_503_unchanged_then_redelivery_converges() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let org = s.create_org(json!({"keep": true})).await;
@@ -277,7 +277,7 @@ async fn stytch_down_is_503_unchanged_then_redelivery_converges() {
     s.clear_stytch_fault("PUT", &path).await;
     s.stytch_fault("GET", &path, json!({"hang_ms": 4000}), 1000).await;
     let body = event(&id, "x", "create", Value::Null);
-    let r = s.deliver_signed("publish-sync", false, &body).await;
+    let r = s.deliver_signed("publish-sync", B2b, &body).await;
     assert_eq!(r.status, 504, "{}", r.body);
     assert_eq!(s.org_metadata(&org).await, json!({"keep": true}));
 

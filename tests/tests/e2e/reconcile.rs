@@ -1,7 +1,7 @@
 //! reconcile: drift the webhooks could not repair (deliveries lost while the function URL was
 //! down, hand edits), repaired by one run of the real function binary invoked through the local
 //! Lambda Runtime API. Every test here runs the reconciler over the whole dataset, so each holds
-//! the write side of SHARED_PATHS: no other test's deliveries are in flight meanwhile.
+//! `exclusive()`: no other test's deliveries are in flight meanwhile.
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -22,14 +22,14 @@ fn has(report: &Value, action: &str, doc: &str, target: &str) -> bool {
     details(report, action).iter().any(|(d, t)| d == doc && t == target)
 }
 
-async fn run_ok(consumer: bool, input: Value) -> Value {
-    let r = stack().reconcile(consumer, input).await;
+async fn run_ok(d: Deployment, input: Value) -> Value {
+    let r = stack().reconcile(d, input).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
 }
 
 /// Runs until a run finishes without a cursor; returns the reports.
-async fn run_to_end(input: Value) -> Vec<Value> {
+pub(crate) async fn run_to_end(input: Value) -> Vec<Value> {
     let mut reports = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
@@ -37,7 +37,7 @@ async fn run_to_end(input: Value) -> Vec<Value> {
         if let Some(c) = &cursor {
             i["cursor"] = c.clone().into();
         }
-        let r = run_ok(false, i).await;
+        let r = run_ok(B2b, i).await;
         cursor = r["cursor"].as_str().map(String::from);
         reports.push(r);
         if cursor.is_none() {
@@ -54,7 +54,7 @@ fn counts(r: &Value) -> (u64, u64, u64, u64) {
 
 #[tokio::test]
 async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
-    let _lock = SHARED_PATHS.write().await;
+    let _stack = exclusive().await;
     ensure_plans().await;
     let s = stack();
     let billing = json!({"tier": "gold", "seats": 12});
@@ -84,7 +84,7 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
     // The consumer rule reaches its own deployment's publish-sync (the test stack's webhooks
     // point at the B2B one).
     let ev = event(&ru, "r1", "create", Value::Null);
-    assert_eq!(s.deliver_signed("publish-sync", true, &ev).await.status, 200);
+    assert_eq!(s.deliver_signed("publish-sync", Consumer, &ev).await.status, 200);
     for o in [&a, &b, &c, &d1] {
         assert!(s.org_metadata(o).await["sanity_access"].is_object(), "{o} not synced");
     }
@@ -112,7 +112,7 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
 
     // Dry run: reports every repair, writes nothing.
     let w0 = s.stytch_writes().await;
-    let dry = run_ok(false, json!({"dryRun": true})).await;
+    let dry = run_ok(B2b, json!({"dryRun": true})).await;
     assert_eq!(s.stytch_writes().await, w0, "dry run wrote: {dry}");
     assert_eq!(dry["dryRun"], true);
     for (action, doc, target) in [
@@ -128,11 +128,11 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
         assert!(has(&dry, action, doc, target), "dry run misses {action} {doc} {target}: {dry}");
     }
     assert!(!details(&dry, "write").iter().any(|(d, _)| d == &ra), "{dry}");
-    let dry_consumer = run_ok(true, json!({"dryRun": true})).await;
+    let dry_consumer = run_ok(Consumer, json!({"dryRun": true})).await;
     assert!(has(&dry_consumer, "clear", &ru, &user), "{dry_consumer}");
 
     // One real run repairs it all, exactly as the dry run said.
-    let real = run_ok(false, json!({"dryRun": false})).await;
+    let real = run_ok(B2b, json!({"dryRun": false})).await;
     assert_eq!(counts(&real), counts(&dry), "dry {dry}\nreal {real}");
     assert!(real["cursor"].is_null());
     let ns = |m: &Value| m["sanity_access"].clone();
@@ -148,14 +148,14 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
     for o in &orgs {
         assert_eq!(s.org_metadata(o).await["billing"], billing, "{o}: another key was touched");
     }
-    let real_consumer = run_ok(true, json!({})).await;
+    let real_consumer = run_ok(Consumer, json!({})).await;
     assert!(has(&real_consumer, "clear", &ru, &user), "{real_consumer}");
     assert!(s.user_metadata(&user).await["sanity_access"].is_null());
 
     // A second run finds nothing to do and writes nothing.
     let w1 = s.stytch_writes().await;
-    let again = run_ok(false, json!({})).await;
-    let again_consumer = run_ok(true, json!({})).await;
+    let again = run_ok(B2b, json!({})).await;
+    let again_consumer = run_ok(Consumer, json!({})).await;
     assert_eq!(s.stytch_writes().await, w1, "{again}\n{again_consumer}");
     assert_eq!((again["changed"].as_u64(), again["cleared"].as_u64()), (Some(0), Some(0)), "{again}");
     assert!(again["checked"].as_u64().unwrap() >= 4, "{again}");
@@ -163,7 +163,7 @@ async fn drift_is_reported_by_a_dry_run_and_repaired_by_one_run() {
 
 #[tokio::test]
 async fn two_thousand_organizations_converge_across_resumed_runs() {
-    let _lock = SHARED_PATHS.write().await;
+    let _stack = exclusive().await;
     ensure_plans().await;
     let s = stack();
     const N: usize = 2000;
@@ -210,7 +210,7 @@ async fn two_thousand_organizations_converge_across_resumed_runs() {
     }
 
     // Dry run first: it must find exactly the missing 10 % among these organizations.
-    let dry = run_ok(false, json!({"dryRun": true})).await;
+    let dry = run_ok(B2b, json!({"dryRun": true})).await;
     assert!(dry["changed"].as_u64().unwrap() >= missing.len() as u64, "{dry}");
     // A budget just above one repair's: each run stops early and hands back a cursor.
     let reports = run_to_end(json!({"budgetMs": 5000})).await;
@@ -236,7 +236,7 @@ async fn two_thousand_organizations_converge_across_resumed_runs() {
         }))
         .await;
     }
-    let (r1, r2) = tokio::join!(run_ok(false, json!({})), run_ok(false, json!({})));
+    let (r1, r2) = tokio::join!(run_ok(B2b, json!({})), run_ok(B2b, json!({})));
     let ours = format!("rule-scale-{tag}");
     for r in [&r1, &r2] {
         assert!(r["cursor"].is_null(), "{r}");
@@ -250,7 +250,7 @@ async fn two_thousand_organizations_converge_across_resumed_runs() {
         assert_eq!(s.org_metadata(&orgs[i]).await["sanity_access"]["plan"], "pro", "org {i}");
     }
     let w = s.stytch_writes().await;
-    let again = run_ok(false, json!({})).await;
+    let again = run_ok(B2b, json!({})).await;
     assert_eq!(s.stytch_writes().await, w, "{again}");
     // Leave the dataset as small as it was: the emulator's GROQ scans every document, and the
     // tests that run next have sub-second timeouts.
@@ -275,7 +275,7 @@ async fn two_thousand_organizations_converge_across_resumed_runs() {
 
 #[tokio::test]
 async fn provider_failures_are_reported_and_retried_by_the_next_run() {
-    let _lock = SHARED_PATHS.write().await;
+    let _stack = exclusive().await;
     ensure_plans().await;
     let s = stack();
     let (bad, busy, fine) = (s.create_org(json!({})).await, s.create_org(json!({})).await, s.create_org(json!({})).await);
@@ -296,7 +296,7 @@ async fn provider_failures_are_reported_and_retried_by_the_next_run() {
     let busy_path = format!("/v1/b2b/organizations/{busy}");
     s.stytch_fault("PUT", &bad_path, json!({"status": 500}), 1000).await;
     s.stytch_fault("PUT", &busy_path, json!({"status": 429, "error_type": "too_many_requests"}), 2).await;
-    let r = run_ok(false, json!({})).await;
+    let r = run_ok(B2b, json!({})).await;
     s.clear_stytch_fault("PUT", &bad_path).await;
     assert!(details(&r, "error").iter().any(|(d, _)| d == &rbad), "{r}");
     assert!(has(&r, "write", &rbusy, &busy), "429s are retried within the budget: {r}");
@@ -305,18 +305,18 @@ async fn provider_failures_are_reported_and_retried_by_the_next_run() {
     // Nothing half-written: the failed org has no namespace at all.
     assert!(s.org_metadata(&bad).await["sanity_access"].is_null());
 
-    let r = run_ok(false, json!({})).await;
+    let r = run_ok(B2b, json!({})).await;
     assert!(has(&r, "write", &rbad, &bad), "{r}");
     assert_eq!(s.org_metadata(&bad).await["sanity_access"]["source"]["documentId"], rbad.as_str());
 }
 
 #[tokio::test]
 async fn a_bad_input_fails_the_invocation_and_runs_nothing() {
-    let _lock = SHARED_PATHS.write().await;
+    let _stack = exclusive().await;
     let s = stack();
     for input in [json!({"dryrun": true}), json!({"dryRun": "yes"}), json!({"cursor": 7}), json!({"cursor": ""}), json!([1])] {
         let w = s.stytch_writes().await;
-        let r = s.reconcile(false, input.clone()).await;
+        let r = s.reconcile(B2b, input.clone()).await;
         assert_eq!(r.status, 500, "{input}: {}", r.body);
         assert_eq!(r.body["errorType"], "bad_request", "{input}: {}", r.body);
         assert!(r.body["errorMessage"].as_str().unwrap().contains("reconcile input") || input["cursor"].is_string(), "{}", r.body);

@@ -13,7 +13,7 @@ use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn more_forged_webhooks_are_refused_without_writes() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let (org, id, writes) = synced_then_hand_edited(None).await;
 
@@ -30,14 +30,14 @@ async fn more_forged_webhooks_are_refused_without_writes() {
         ("v1 before t", body.clone(), format!("v1={v1},{t}")),
     ];
     for (why, b, sig) in &cases {
-        let r = s.deliver("publish-sync", false, b, Some(sig)).await;
+        let r = s.deliver("publish-sync", B2b, b, Some(sig)).await;
         assert_eq!(r.status, 401, "{why}: {}", r.body);
         assert_eq!(r.body["error"], "invalid_signature", "{why}");
     }
     // Header name casing does not matter (HTTP), the value's does.
     let r = s
         .http
-        .post(format!("{}/", s.function_url("publish-sync", false)))
+        .post(format!("{}/", s.function_url("publish-sync", B2b)))
         .header("Sanity-Webhook-Signature", s.sign(&body))
         .body(body.clone())
         .send()
@@ -50,7 +50,7 @@ async fn more_forged_webhooks_are_refused_without_writes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flood_of_forged_deliveries_leaves_the_function_healthy_and_stytch_untouched() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let before_puts = total(&s.http, s.var("STYTCH_URL"), "PUT").await;
     let started = Instant::now();
@@ -62,7 +62,7 @@ async fn a_flood_of_forged_deliveries_leaves_the_function_healthy_and_stytch_unt
             for i in 0..(1000 / 16 + 1) {
                 let body = event(&format!("rule-flood-{w}-{i}"), "r", "update", json!({"stytchOrganizationId": "organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931"})).to_string();
                 let sig = gatehouse::cms::signature::header("forged", now_ms(), body.as_bytes());
-                statuses.push(s.deliver("publish-sync", false, &body, Some(&sig)).await.status);
+                statuses.push(s.deliver("publish-sync", B2b, &body, Some(&sig)).await.status);
             }
             statuses
         }));
@@ -124,7 +124,7 @@ fn spki_pem(n: &[u8], e: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn algorithm_confusion_and_unknown_kid_flood_are_refused_and_jwks_fetches_stay_limited() {
     // Counts JWKS fetches of the consumer project: no other test may fetch meanwhile.
-    let _g = SHARED_PATHS.write().await;
+    let _stack = exclusive().await;
     let s = stack();
     let user = s.create_user().await;
     let real = s.mint(json!({"user_id": user})).await;
@@ -138,7 +138,7 @@ async fn algorithm_confusion_and_unknown_kid_flood_are_refused_and_jwks_fetches_
     let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     h.kid = key["kid"].as_str().map(String::from);
     let forged = jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_secret(spki_pem(&n, &e).as_bytes())).unwrap();
-    let r = s.get(true, "/content/anything", Some(&forged), &[]).await;
+    let r = s.get(Consumer, "/content/anything", Some(&forged), &[]).await;
     assert_eq!(r.status, 401, "{}", r.body);
 
     // A flood of tokens with unknown kids: every one refused, JWKS fetched at most once per
@@ -148,7 +148,7 @@ async fn algorithm_confusion_and_unknown_kid_flood_are_refused_and_jwks_fetches_
     let started = Instant::now();
     for i in 0..100 {
         let t = forge_with_kid(&claims, &format!("kid-{i}"));
-        assert_eq!(s.get(true, "/content/anything", Some(&t), &[]).await.status, 401);
+        assert_eq!(s.get(Consumer, "/content/anything", Some(&t), &[]).await.status, 401);
     }
     let secs = started.elapsed().as_secs_f64();
     let fetches = s.stytch_calls("GET", &path).await - fetches_before;
@@ -165,36 +165,37 @@ fn forge_with_kid(claims: &Value, kid: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sanity_failures_are_5xx_and_nothing_is_written() {
-    // Faults on the query path hit every function: no other test may run meanwhile.
-    let _g = SHARED_PATHS.write().await;
+    // The faults hit only queries naming this test's rule (`match`): the delivery's own query,
+    // and a gated read of a slug equal to the rule id.
+    let _stack = shared().await;
     let s = stack();
     let (org, id, writes) = synced_then_hand_edited(Some(json!({"region": "us"}))).await;
     let query = format!("/v2025-02-19/data/query/{}", s.var("SANITY_DATASET"));
     let body = event(&id, "r", "update", Value::Null);
 
-    s.sanity_fault("POST", &query, json!({"status": 500}), 1000).await;
-    let r = s.deliver_signed("publish-sync", false, &body).await;
+    s.sanity_fault("POST", &query, json!({"status": 500, "match": id}), 1000).await;
+    let r = s.deliver_signed("publish-sync", B2b, &body).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.body["error"], "cms_unavailable");
-    let r = s.get(false, "/content/anything", None, &[]).await;
+    let r = s.get(B2b, &format!("/content/{id}"), None, &[]).await;
     assert_eq!(r.status, 503, "gated reads fail closed: {}", r.body);
-    s.clear_sanity_faults().await;
+    s.clear_sanity_faults(&id).await;
 
-    s.sanity_fault("POST", &query, json!({"hang_ms": 4000}), 1000).await;
-    let r = s.deliver_signed("publish-sync", false, &body).await;
+    s.sanity_fault("POST", &query, json!({"hang_ms": 4000, "match": id}), 1000).await;
+    let r = s.deliver_signed("publish-sync", B2b, &body).await;
     assert_eq!(r.status, 504, "{}", r.body);
-    s.clear_sanity_faults().await;
+    s.clear_sanity_faults(&id).await;
     assert_eq!(s.org_writes(&org).await, writes, "nothing written while Sanity failed");
 
     // Recovery converges.
-    let r = s.deliver_signed("publish-sync", false, &body).await;
+    let r = s.deliver_signed("publish-sync", B2b, &body).await;
     assert_eq!(r.body["outcome"], "synced", "{}", r.body);
     assert_eq!(s.org_metadata(&org).await["sanity_access"]["region"], "us");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn jwks_unreachable_cold_container_is_503_warm_container_keeps_working() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let user = s.create_user().await;
     let token = s.mint(json!({"user_id": user})).await;
@@ -203,7 +204,7 @@ async fn jwks_unreachable_cold_container_is_503_warm_container_keeps_working() {
     let read = url_event("GET", "/content/nothing-here", "", &[("authorization", &format!("Bearer {token}"))], None);
 
     // Warm container: keys loaded at init; then the JWKS goes down.
-    let (warm, _w) = container("gated-content", true, &[]).await;
+    let (warm, _w) = container("gated-content", Consumer, &[]).await;
     let r = invoke(&warm, read.clone()).await;
     assert_eq!(r["statusCode"], 404, "{r}");
     s.stytch_fault("GET", &path, json!({"status": 503}), 100_000).await;
@@ -211,7 +212,7 @@ async fn jwks_unreachable_cold_container_is_503_warm_container_keeps_working() {
     assert_eq!(r["statusCode"], 404, "cached keys keep verifying: {r}");
 
     // Cold container while the JWKS is down: cannot verify anyone → 503, not 401.
-    let (cold, _c) = container("gated-content", true, &[]).await;
+    let (cold, _c) = container("gated-content", Consumer, &[]).await;
     let r = invoke(&cold, read.clone()).await;
     assert_eq!(r["statusCode"], 503, "{r}");
     // Anonymous reads need no keys.
@@ -226,7 +227,7 @@ async fn jwks_unreachable_cold_container_is_503_warm_container_keeps_working() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn webhook_secret_rotation_accepts_both_then_only_the_new_one() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let n = uid();
     let sanity = |current: &str, previous: Option<&str>| {
@@ -238,7 +239,7 @@ async fn webhook_secret_rotation_accepts_both_then_only_the_new_one() {
     };
     let name = format!("rotation/{n}");
     let arn = moto(s, "CreateSecret", json!({"Name": name, "SecretString": sanity("whsec_old", None)})).await["ARN"].as_str().unwrap().to_string();
-    let (api, _p) = container("publish-sync", true, &[("SANITY_SECRET_ARN", &arn), ("SECRETS_MAX_AGE_S", "1"), ("SECRETS_REREAD_MIN_S", "1")]).await;
+    let (api, _p) = container("publish-sync", Consumer, &[("SANITY_SECRET_ARN", &arn), ("SECRETS_MAX_AGE_S", "1"), ("SECRETS_REREAD_MIN_S", "1")]).await;
     let body = json!({"_id": "drafts.rotation", "_type": "accessRule", "before": null}).to_string();
     let deliver = |secret: &str| url_event("POST", "/", "", &[("sanity-webhook-signature", &gatehouse::cms::signature::header(secret, now_ms(), body.as_bytes()))], Some(&body));
     assert_eq!(invoke(&api, deliver("whsec_old")).await["statusCode"], 200);
@@ -274,9 +275,9 @@ async fn moto(s: &Stack, action: &str, body: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_utf8_body_is_verified_then_refused_as_malformed() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
-    let (api, _p) = container("publish-sync", true, &[]).await;
+    let (api, _p) = container("publish-sync", Consumer, &[]).await;
     // A function URL hands non-text bodies over base64-encoded; the signature covers the bytes.
     let bytes: Vec<u8> = b"{\"_id\":\"\xff\xfe\"}".to_vec();
     let mut ev = url_event("POST", "/", "", &[("sanity-webhook-signature", &gatehouse::cms::signature::header(s.var("WEBHOOK_SECRET"), now_ms(), &bytes))], None);
@@ -306,7 +307,7 @@ fn rss_kb(name: &str) -> Vec<u64> {
 /// and memory are printed (measured, not asserted).
 #[tokio::test(flavor = "multi_thread")]
 async fn load_on_loopback_has_no_server_errors() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
@@ -331,9 +332,9 @@ async fn load_on_loopback_has_no_server_errors() {
             let (mut ok, mut errors, mut server_errors) = (0u64, 0u64, Vec::new());
             while Instant::now() < until {
                 let status = if w < 12 {
-                    s.get(false, &format!("/content/load-{tag}"), Some(&token), &[]).await.status
+                    s.get(B2b, &format!("/content/load-{tag}"), Some(&token), &[]).await.status
                 } else {
-                    s.deliver_signed("publish-sync", false, &event(&id, "r", "update", Value::Null)).await.status
+                    s.deliver_signed("publish-sync", B2b, &event(&id, "r", "update", Value::Null)).await.status
                 };
                 match status {
                     200 => ok += 1,

@@ -14,15 +14,16 @@ const STAFF_ROLE: &str = "gatehouse_platform_admin";
 /// gated-content of one deployment, deciding with the built-in rules or with Cerbos.
 enum Gate {
     Builtin(String),
-    Cerbos(RuntimeApi, #[allow(dead_code)] tokio::process::Child),
+    // Boxed: the Runtime API is large beside a URL (clippy::large_enum_variant).
+    Cerbos(Box<RuntimeApi>, #[allow(dead_code)] tokio::process::Child),
 }
 
 impl Gate {
-    async fn both(base_var: &str, env_file: &str) -> [Gate; 2] {
-        let url = format!("{}/lambda-url/gated-content", stack().var(base_var));
+    async fn both(d: Deployment) -> [Gate; 2] {
+        let url = stack().function_url("gated-content", d);
         let cerbos = cerbos_url();
-        let (api, child) = container_of("gated-content", env_file, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &cerbos)], None).await;
-        [Gate::Builtin(url), Gate::Cerbos(api, child)]
+        let (api, child) = container("gated-content", d, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &cerbos)]).await;
+        [Gate::Builtin(url), Gate::Cerbos(Box::new(api), child)]
     }
 
     fn name(&self) -> &'static str {
@@ -79,7 +80,7 @@ fn ids_of(docs: &[Value]) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stytch_staff_is_a_configured_organization_and_the_role_never_the_role_alone() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let tag = uid();
@@ -102,7 +103,7 @@ async fn stytch_staff_is_a_configured_organization_and_the_role_never_the_role_a
     let staff = session(&staff_org, &[STAFF_ROLE]).await;
     let staff_without_role = session(&staff_org, &[]).await;
 
-    for gate in Gate::both("LAMBDA_URL", "functions-b2b.env").await {
+    for gate in Gate::both(B2b).await {
         let g = gate.name();
         let read = async |slug: &str, token: &str| gate.get(&format!("/content/{slug}"), token).await.0;
         assert_eq!(read(&doc_a, &customer_admin).await, 200, "{g}: the admin reads its own organization's document");
@@ -128,7 +129,7 @@ async fn stytch_staff_is_a_configured_organization_and_the_role_never_the_role_a
 
 #[tokio::test(flavor = "multi_thread")]
 async fn descope_staff_is_a_project_role_in_the_staff_tenant_never_a_tenant_role() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     ensure_plans().await;
     let s = stack();
     let tag = uid();
@@ -155,7 +156,7 @@ async fn descope_staff_is_a_project_role_in_the_staff_tenant_never_a_tenant_role
     let staff = session(&staff_user, &staff_tenant).await;
     let staff_elsewhere = session(&staff_user, &tenant_a).await;
 
-    for gate in Gate::both("LAMBDA_DESCOPE_URL", "functions-descope.env").await {
+    for gate in Gate::both(Deployment::Descope).await {
         let g = gate.name();
         let read = async |token: &str| gate.get(&format!("/content/{page_b}"), token).await.0;
         assert_eq!(read(&tenant_role).await, 404, "{g}: a tenant role spelled like the staff role grants nothing");

@@ -10,13 +10,13 @@ use crate::common::*;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-async fn exchange(consumer: bool, headers: &[(&str, &str)]) -> Resp {
+async fn exchange(d: Deployment, headers: &[(&str, &str)]) -> Resp {
     let s = stack();
-    s.request(reqwest::Method::POST, format!("{}/token", s.function_url("token-exchange", consumer)), headers).await
+    s.request(reqwest::Method::POST, format!("{}/token", s.function_url("token-exchange", d)), headers).await
 }
 
-async fn token_for(consumer: bool, session: &str) -> String {
-    let r = exchange(consumer, &[("authorization", &format!("Bearer {session}"))]).await;
+async fn token_for(d: Deployment, session: &str) -> String {
+    let r = exchange(d, &[("authorization", &format!("Bearer {session}"))]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["access_token"].as_str().unwrap().to_string()
 }
@@ -42,14 +42,14 @@ fn claims_of(token: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_verified_session_becomes_a_short_lived_insforge_token() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     // B2B: the member is the subject; Bearer and the session cookie both work.
     let org = s.create_org(json!({})).await;
     let member = s.create_member(&org, &[]).await;
     let session = s.mint(json!({"organization_id": org, "member_id": member, "ttl_s": 3600})).await;
     let before = now_ms() / 1000;
-    let r = exchange(false, &[("authorization", &format!("Bearer {session}")), ("origin", "http://localhost:3000")]).await;
+    let r = exchange(B2b, &[("authorization", &format!("Bearer {session}")), ("origin", "http://localhost:3000")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["token_type"], "Bearer");
     assert_eq!(r.headers["cache-control"], "private, no-store");
@@ -65,14 +65,14 @@ async fn a_verified_session_becomes_a_short_lived_insforge_token() {
     assert_eq!(r.body["expires_at"], exp);
     assert_eq!(serde_json::from_slice::<Value>(&B64.decode(token.split('.').next().unwrap()).unwrap()).unwrap()["alg"], "HS256");
     let cookie = format!("theme=dark; stytch_session_jwt={session}");
-    let r = exchange(false, &[("cookie", &cookie)]).await;
+    let r = exchange(B2b, &[("cookie", &cookie)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(claims_of(r.body["access_token"].as_str().unwrap())["sub"], member.as_str());
 
     // Consumer: the user is the subject, and the token never outlives a short session.
     let user = s.create_user().await;
     let short = s.mint(json!({"user_id": user, "ttl_s": 120})).await;
-    let t = token_for(true, &short).await;
+    let t = token_for(Consumer, &short).await;
     let c = insforge_verify(&t).unwrap();
     assert_eq!(c["sub"], user.as_str());
     assert_eq!(c["exp"], claims_of(&short)["exp"], "token expiry capped at the session's");
@@ -80,7 +80,7 @@ async fn a_verified_session_becomes_a_short_lived_insforge_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn anything_but_a_valid_session_is_refused() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let org = s.create_org(json!({})).await;
     let member = s.create_member(&org, &[]).await;
@@ -100,16 +100,16 @@ async fn anything_but_a_valid_session_is_refused() {
         ("empty cookie", vec![("cookie".to_string(), "stytch_session_jwt=".to_string())]),
     ] {
         let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let r = exchange(false, &h).await;
+        let r = exchange(B2b, &h).await;
         assert_eq!(r.status, 401, "{name}: {}", r.body);
         assert!(r.body.get("access_token").is_none(), "{name}");
         assert_eq!(r.headers["www-authenticate"], r#"Bearer error="invalid_token""#, "{name}");
     }
     // Method, path, CORS.
-    let url = format!("{}/token", s.function_url("token-exchange", false));
+    let url = format!("{}/token", s.function_url("token-exchange", B2b));
     let get = s.request(reqwest::Method::GET, url.clone(), &[("authorization", &bearer(&good))]).await;
     assert_eq!(get.status, 405, "{}", get.body);
-    let elsewhere = s.request(reqwest::Method::POST, format!("{}/admin", s.function_url("token-exchange", false)), &[("authorization", &bearer(&good))]).await;
+    let elsewhere = s.request(reqwest::Method::POST, format!("{}/admin", s.function_url("token-exchange", B2b)), &[("authorization", &bearer(&good))]).await;
     assert_eq!(elsewhere.status, 404);
     let pre = s
         .request(reqwest::Method::OPTIONS, url.clone(), &[("origin", "http://localhost:3000"), ("access-control-request-method", "POST")])
@@ -145,7 +145,7 @@ fn sqlstate(e: &tokio_postgres::Error) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn minted_tokens_drive_postgres_row_level_security() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let Ok(url) = std::env::var("PG_URL") else {
         panic!("PG_URL is not set: run through `make test` (it starts PostgreSQL with scripts/pg.sh up)")
     };
@@ -153,8 +153,8 @@ async fn minted_tokens_drive_postgres_row_level_security() {
     tokio::spawn(conn);
     let s = stack();
     let (ua, ub) = (s.create_user().await, s.create_user().await);
-    let ta = token_for(true, &s.mint(json!({"user_id": ua})).await).await;
-    let tb = token_for(true, &s.mint(json!({"user_id": ub})).await).await;
+    let ta = token_for(Consumer, &s.mint(json!({"user_id": ua})).await).await;
+    let tb = token_for(Consumer, &s.mint(json!({"user_id": ub})).await).await;
     // Every token reaches SQL only through InsForge's verification.
     let (a, b) = (insforge_verify(&ta).unwrap(), insforge_verify(&tb).unwrap());
     let insert = "insert into todos (title) values ($1) returning user_id, current_user::text";
@@ -212,7 +212,7 @@ async fn minted_tokens_drive_postgres_row_level_security() {
     let tampered = parts.join(".");
     assert!(insforge_verify(&tampered).unwrap_err().contains("Signature"), "role-tampered token must fail the signature");
     let user = s.create_user().await;
-    let soon = token_for(true, &s.mint(json!({"user_id": user, "ttl_s": 1})).await).await;
+    let soon = token_for(Consumer, &s.mint(json!({"user_id": user, "ttl_s": 1})).await).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert!(insforge_verify(&soon).unwrap_err().contains("Expired"), "a token past its session's expiry");
 }
@@ -220,10 +220,10 @@ async fn minted_tokens_drive_postgres_row_level_security() {
 /// The official @insforge/sdk sends a real minted token as `Authorization: Bearer`.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_insforge_sdk_sends_the_minted_token() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let user = s.create_user().await;
-    let token = token_for(true, &s.mint(json!({"user_id": user})).await).await;
+    let token = token_for(Consumer, &s.mint(json!({"user_id": user})).await).await;
     let dir = format!("{}/../insforge/sdk-test", env!("CARGO_MANIFEST_DIR"));
     let out = tokio::process::Command::new("node").args(["--test"]).current_dir(&dir).env("INSFORGE_TEST_TOKEN", &token).output().await.unwrap();
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -233,11 +233,11 @@ async fn the_insforge_sdk_sends_the_minted_token() {
 /// Descope refresh token, which is signed by the same key).
 #[tokio::test(flavor = "multi_thread")]
 async fn descope_sessions_exchange_for_insforge_tokens_and_refresh_tokens_do_not() {
-    let _g = SHARED_PATHS.read().await;
+    let _stack = shared().await;
     let s = stack();
     let login = s.create_descope_user(&[]).await;
     let minted = s.descope_mint(json!({"login_id": login, "refresh": true})).await;
-    let url = format!("{}/lambda-url/token-exchange/token", s.var("LAMBDA_DESCOPE_URL"));
+    let url = format!("{}/token", s.function_url("token-exchange", Deployment::Descope));
     let bearer = |t: &Value| format!("Bearer {}", t.as_str().unwrap());
     let r = s.request(reqwest::Method::POST, url.clone(), &[("authorization", &bearer(&minted["session_jwt"]))]).await;
     assert_eq!(r.status, 200, "{}", r.body);
