@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::reconcile::run_to_end;
+use crate::reconcile::{details, run_to_end};
 
 fn env_num(k: &str, default: u64) -> u64 {
     std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -68,7 +68,9 @@ async fn a_bulk_publish_under_the_rate_limit_loses_nothing_reconcile_cannot_repa
     let reports = run_to_end(json!({})).await;
     let repair_in = repair_started.elapsed();
     let repaired: u64 = reports.iter().map(|r| r["changed"].as_u64().unwrap()).sum();
-    assert!(reports.iter().all(|r| r["errors"] == 0), "{reports:?}");
+    // Other tests leave rules that cannot sync (reconcile counts them in `errors`); none of ours.
+    let ours = |r: &Value| details(r, "error").into_iter().filter(|(d, _)| d.starts_with(&format!("rule-bulk-{tag}-"))).count();
+    assert_eq!(reports.iter().map(ours).sum::<usize>(), 0, "{reports:?}");
     assert!(repaired >= lost.len() as u64, "repaired {repaired} < lost {}", lost.len());
     let unsynced = futures_util::stream::iter(&orgs)
         .map(|o| async move { s.org_metadata(o).await["sanity_access"].is_object() })
@@ -79,7 +81,7 @@ async fn a_bulk_publish_under_the_rate_limit_loses_nothing_reconcile_cannot_repa
     assert_eq!(unsynced, 0, "organizations still without their rule after reconcile");
     let writes = s.stytch_writes().await;
     let again = run_to_end(json!({})).await;
-    assert!(again.iter().all(|r| r["changed"] == 0 && r["cleared"] == 0 && r["errors"] == 0), "{again:?}");
+    assert!(again.iter().all(|r| r["changed"] == 0 && r["cleared"] == 0 && ours(r) == 0), "{again:?}");
     assert_eq!(s.stytch_writes().await, writes, "the second reconcile run wrote");
 
     use std::io::Write as _;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-fn details(report: &Value, action: &str) -> Vec<(String, String)> {
+pub(crate) fn details(report: &Value, action: &str) -> Vec<(String, String)> {
     report["details"]
         .as_array()
         .unwrap()
