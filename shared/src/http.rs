@@ -11,9 +11,9 @@ use reqwest::{RequestBuilder, StatusCode};
 use crate::config::Timeouts;
 
 /// Attempts per call, whatever the budget: a provider that fails 4 times in a row is down.
-/// A rate limit (429) is not a failure: it is retried for as long as the budget allows, since
-/// giving up only moves the retry to Sanity, which tries twice more and then drops the delivery
-/// (BENCHMARKS.md "Bulk publish").
+/// A rate limit (429) under a `Deadline::waiting_out_rate_limits` is retried for as long as the
+/// budget allows instead: giving up only moves the retry to Sanity, which stalls that webhook's
+/// queue 30 s, tries twice more and then drops the delivery (BENCHMARKS.md "Bulk publish").
 const MAX_ATTEMPTS: u32 = 4;
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
@@ -73,23 +73,33 @@ impl UpstreamError {
     }
 }
 
-/// The point in time a whole operation must finish by.
+/// The point in time a whole operation must finish by, and whether a provider's rate limit is
+/// waited out until then (the sync functions and reconcile, whose callers retry late or never)
+/// or answered after `MAX_ATTEMPTS` like any failure (a reader in a browser is waiting, and
+/// gated-content's Lambda timeout is shorter than its budget: template.yaml).
 #[derive(Clone, Copy, Debug)]
-pub struct Deadline(Instant);
+pub struct Deadline {
+    at: Instant,
+    wait_out_rate_limits: bool,
+}
 
 impl Deadline {
     pub fn after(d: Duration) -> Self {
-        Deadline(Instant::now() + d)
+        Deadline { at: Instant::now() + d, wait_out_rate_limits: false }
     }
     pub fn at(i: Instant) -> Self {
-        Deadline(i)
+        Deadline { at: i, wait_out_rate_limits: false }
+    }
+    /// The same deadline, waiting out 429s until it.
+    pub fn waiting_out_rate_limits(self) -> Self {
+        Deadline { wait_out_rate_limits: true, ..self }
     }
     pub fn remaining(&self) -> Duration {
-        self.0.saturating_duration_since(Instant::now())
+        self.at.saturating_duration_since(Instant::now())
     }
-    /// The earlier of two deadlines.
+    /// The earlier of two deadlines; it waits out rate limits only if both do.
     pub fn min(self, other: Deadline) -> Self {
-        Deadline(self.0.min(other.0))
+        Deadline { at: self.at.min(other.at), wait_out_rate_limits: self.wait_out_rate_limits && other.wait_out_rate_limits }
     }
 }
 
@@ -183,7 +193,7 @@ where
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        if !err.retryable() || (attempt_no >= MAX_ATTEMPTS && !err.rate_limited()) {
+        if !err.retryable() || (attempt_no >= MAX_ATTEMPTS && !(err.rate_limited() && deadline.wait_out_rate_limits)) {
             return Err(err);
         }
         let wait = err.retry_after().unwrap_or_else(|| backoff(attempt_no));
@@ -266,7 +276,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_rate_limit_is_waited_out_past_max_attempts() {
         let mut n = 0;
-        let out = retry(Deadline::after(Duration::from_secs(20)), |_| {
+        let out = retry(Deadline::after(Duration::from_secs(20)).waiting_out_rate_limits(), |_| {
             n += 1;
             let r = if n <= 10 { Err(status(429)) } else { Ok(n) };
             async move { r }
@@ -276,10 +286,25 @@ mod tests {
         // Other retryable failures still stop at MAX_ATTEMPTS (stops_at_max_attempts_…).
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_s_deadline_answers_a_rate_limit_after_max_attempts() {
+        let mut n = 0;
+        let out: Result<(), _> = retry(Deadline::after(Duration::from_secs(20)), |_| {
+            n += 1;
+            async { Err(status(429)) }
+        })
+        .await;
+        assert!(out.unwrap_err().rate_limited());
+        assert_eq!(n, MAX_ATTEMPTS);
+        let both = Deadline::after(Duration::from_secs(20)).waiting_out_rate_limits().min(Deadline::after(Duration::from_secs(20)));
+        assert!(!both.wait_out_rate_limits);
+    }
+
     #[tokio::test]
     async fn a_rate_limit_that_outlasts_the_budget_is_answered_in_time() {
         let started = Instant::now();
-        let out: Result<(), _> = retry(Deadline::after(Duration::from_millis(400)), |_| async { Err(status(429)) }).await;
+        let deadline = Deadline::after(Duration::from_millis(400)).waiting_out_rate_limits();
+        let out: Result<(), _> = retry(deadline, |_| async { Err(status(429)) }).await;
         assert!(out.unwrap_err().rate_limited());
         assert!(started.elapsed() < Duration::from_millis(400), "{:?}", started.elapsed());
     }

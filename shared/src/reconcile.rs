@@ -325,7 +325,7 @@ pub struct Reconciler<'a, C, P> {
 
 impl<C: RuleCatalog, P: IdentityProvider> Reconciler<'_, C, P> {
     fn step_deadline(&self, run: Deadline) -> Deadline {
-        Deadline::after(self.settings.item_budget).min(run)
+        Deadline::after(self.settings.item_budget).waiting_out_rate_limits().min(run)
     }
 
     /// Every published rule, keyset-paged by id.

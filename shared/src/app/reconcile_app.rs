@@ -49,7 +49,7 @@ impl ReconcileApp {
                 if let Some(ms) = input.budget_ms {
                     budget = budget.min(Duration::from_millis(ms));
                 }
-                http::counting(self.run(&input, Deadline::after(budget))).await
+                http::counting(self.run(&input, Deadline::after(budget).waiting_out_rate_limits())).await
             }
             Err(e) => (Err(e), 0),
         };

@@ -93,7 +93,8 @@ impl SyncApp {
         if let Some(op) = &ev.operation {
             log.insert("operation".into(), op.clone().into());
         }
-        let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget);
+        // Sanity retries late (30 s) and only twice: a rate limit is waited out within the budget.
+        let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget).waiting_out_rate_limits();
         let first = self.sync(&ev, secrets, deadline).await;
         match self.core.rotated(&first).await {
             Some(s) => self.sync(&ev, s, deadline).await,
