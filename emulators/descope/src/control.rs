@@ -114,7 +114,7 @@ pub async fn add_fault(State(st): State<Shared>, body: Bytes) -> ApiResult {
 /// those.
 pub async fn clear_faults(State(st): State<Shared>, body: Bytes) -> ApiResult {
     let mut g = st.lock();
-    if body.is_empty() {
+    if body.iter().all(u8::is_ascii_whitespace) {
         g.faults.clear();
     } else {
         let body = parse_body(&body)?;
