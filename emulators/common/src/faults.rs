@@ -29,6 +29,17 @@ pub struct Hit<E> {
     pub error: E,
 }
 
+impl<E> Hit<E> {
+    /// Waits out the fault's hang, then gives the status and error to answer with; `None` lets
+    /// the request go on to its handler (a hang-only fault).
+    pub async fn apply(self) -> Option<(u16, E)> {
+        if let Some(ms) = self.hang_ms {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+        self.status.map(|s| (s, self.error))
+    }
+}
+
 impl<E> Fault<E> {
     /// The common fields of a `POST /__gatehouse/faults` body; `error` is the emulator's own.
     pub fn parse(body: &Map<String, Value>, error: E) -> Result<Fault<E>, &'static str> {

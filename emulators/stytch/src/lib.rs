@@ -9,7 +9,6 @@ pub mod util;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -112,13 +111,10 @@ async fn count_and_fault(State(st): State<Shared>, req: Request, next: Next) -> 
         }
         g.faults.take(&method, &path, &text)
     };
-    if let Some(hit) = hit {
-        if let Some(ms) = hit.hang_ms {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-        }
-        if let Some(status) = hit.status {
-            return control::fault_error(status, hit.error).into_response();
-        }
+    if let Some(hit) = hit
+        && let Some((status, error)) = hit.apply().await
+    {
+        return control::fault_error(status, error).into_response();
     }
     if rate_limited_path(&path) {
         let mut g = st.lock();
