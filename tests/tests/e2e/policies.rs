@@ -240,8 +240,9 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 impl Pdp {
-    /// `unix`: serve HTTP on a unix socket, as the Lambda extension does.
-    async fn start(unix: bool) -> Pdp {
+    /// `unix`: serve HTTP on a unix socket, as the Lambda extension does. `watch`: reload
+    /// policies on change (needs inotify; only the policy-edit test does).
+    async fn start(unix: bool, watch: bool) -> Pdp {
         let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
         let dir = std::env::temp_dir().join(format!("gatehouse-pdp-{}", uid()));
         copy_dir(&root.join("policies"), &dir.join("policies"));
@@ -259,26 +260,30 @@ impl Pdp {
             .arg(format!("--set=server.httpListenAddr={http}"))
             .arg(format!("--set=server.grpcListenAddr={grpc}"))
             .arg(format!("--set=storage.disk.directory={}", dir.join("policies").display()))
-            .arg("--set=storage.disk.watchForChanges=true")
+            .arg(format!("--set=storage.disk.watchForChanges={watch}"))
             .env("CERBOS_NO_TELEMETRY", "1")
             .current_dir(root.join("cerbos"))
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("cerbos.log")).unwrap())
             .kill_on_drop(true)
             .spawn()
             .expect("the PDP binary (scripts/bootstrap.sh installs it)");
-        let pdp = Pdp { child, dir, url };
+        let mut pdp = Pdp { child, dir, url };
         let client = pdp.client();
         let base = pdp.base();
-        for _ in 0..200 {
+        let log = || std::fs::read_to_string(pdp.dir.join("cerbos.log")).unwrap_or_default();
+        for _ in 0..600 {
             if let Ok(r) = client.get(format!("{base}/_cerbos/health")).send().await
                 && r.text().await.unwrap_or_default().contains("SERVING")
             {
                 return pdp;
             }
+            if let Ok(Some(status)) = pdp.child.try_wait() {
+                panic!("own PDP exited ({status}) before serving ({}); its log:\n{}", pdp.url, log());
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("own PDP did not start ({})", pdp.url);
+        panic!("own PDP did not serve within 30 s ({}); its log:\n{}", pdp.url, log());
     }
 
     fn client(&self) -> reqwest::Client {
@@ -314,7 +319,7 @@ async fn until_status(api: &RuntimeApi, event: &Value, want: u16, within: Durati
 async fn a_policy_edit_changes_the_next_reads_without_restarting_the_function() {
     let _stack = shared().await;
     let w = world().await;
-    let pdp = Pdp::start(true).await;
+    let pdp = Pdp::start(true, true).await;
     let (api, _c) = container("gated-content", B2b, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &pdp.url)]).await;
     let member = token(w, Who::AMember).await;
     let read = get(&format!("/content/pol-admins-{}", w.tag), "", member.as_deref());
@@ -347,7 +352,7 @@ async fn pdp_killed_slow_or_garbage_is_503_never_an_allow() {
     let public = get(&format!("/content/pol-pub-{}", w.tag), "", None);
 
     // Killed: the function was fine a moment ago, then the PDP disappears.
-    let mut pdp = Pdp::start(false).await;
+    let mut pdp = Pdp::start(false, false).await;
     let (api, _c) = container("gated-content", B2b, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &pdp.url)]).await;
     assert_eq!(invoke(&api, one.clone()).await["statusCode"], 200);
     pdp.child.kill().await.unwrap();
