@@ -102,8 +102,8 @@ up() {
   else
     http="127.0.0.1:$CERBOS_HTTP_PORT" grpc="127.0.0.1:$CERBOS_GRPC_PORT" url="http://$http"
   fi
-  # Hot reload only where someone edits policies (dev): the watcher needs inotify watches, and
-  # on a machine whose limit the test stack's `cargo lambda watch` has used up, a second PDP
+  # Hot reload only where someone edits policies (dev): the watcher needs inotify watches, a
+  # per-user limit shared with everything else on the machine; where it is used up the PDP
   # fails to start with "no space left on device". CERBOS_WATCH=true|false overrides.
   local watch="${CERBOS_WATCH:-}"
   [[ -n "$watch" ]] || { if [[ "$PROFILE" == dev ]]; then watch=true; else watch=false; fi; }

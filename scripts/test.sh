@@ -62,7 +62,7 @@ section "alarms watch metrics the functions emitted (scripts/check_alarm_metrics
 .venv/bin/python scripts/check_alarm_metrics.py
 
 # The arm64 smoke brings up its own stack (profile `package`): stop this one first, so its ports,
-# memory and inotify watches (cargo lambda watch) are free again.
+# memory and inotify instances are free again.
 scripts/stack.sh down test >/dev/null; scripts/pg.sh down >/dev/null; scripts/cerbos.sh down test >/dev/null
 trap - EXIT
 
