@@ -143,9 +143,7 @@ pub fn fault_error(status: u16, f: &FaultError) -> ApiError {
 
 /// `GET /__gatehouse/calls`
 pub async fn calls(State(st): State<Shared>) -> ApiResult {
-    let g = st.lock();
-    let calls: Vec<Value> = g.calls.iter().map(|(m, p, c)| json!({ "method": m, "path": p, "count": c })).collect();
-    Ok(json_response(json!({ "calls": calls })))
+    Ok(json_response(st.lock().calls.to_json()))
 }
 
 /// `POST /__gatehouse/reset`: back to the seeded state; faults, counters and the rate-limit

@@ -56,7 +56,7 @@ pub fn build_state(config: &Config) -> Result<Shared, String> {
         keys: vec![key],
         store,
         faults: Default::default(),
-        calls: vec![],
+        calls: Default::default(),
         rate: RateWindow::default(),
     }))))
 }
@@ -132,10 +132,7 @@ async fn count_fault_limit(State(st): State<Shared>, req: Request, next: Next) -
     };
     let hit = {
         let mut g = st.lock();
-        match g.calls.iter_mut().find(|(m, p, _)| *m == method && *p == path) {
-            Some(c) => c.2 += 1,
-            None => g.calls.push((method.clone(), path.clone(), 1)),
-        }
+        g.calls.record(&method, &path);
         g.faults.take(&method, &path, &text)
     };
     if let Some(hit) = hit

@@ -116,7 +116,7 @@ pub struct Inner {
     pub keys: Vec<SigningKey>,
     pub store: Store,
     pub faults: Faults,
-    pub calls: Vec<(String, String, u64)>,
+    pub calls: emulator_common::calls::Calls,
     pub rate: RateWindow,
 }
 

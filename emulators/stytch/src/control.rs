@@ -300,10 +300,7 @@ pub async fn clear_rate_limit(State(st): State<Shared>) -> ApiResult {
 
 /// `GET /__gatehouse/calls`
 pub async fn calls(State(st): State<Shared>) -> ApiResult {
-    let g = st.lock();
-    let calls: Vec<Value> =
-        g.calls.iter().map(|(m, p, c)| json!({ "method": m, "path": p, "count": c })).collect();
-    Ok(plain(json!({ "calls": calls })))
+    Ok(plain(st.lock().calls.to_json()))
 }
 
 /// `POST /__gatehouse/reset`

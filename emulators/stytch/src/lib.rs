@@ -41,7 +41,7 @@ pub fn build_state(config: &Config) -> Result<Shared, String> {
             sessions: vec![],
         });
     }
-    Ok(Shared(Arc::new(Mutex::new(Inner { projects, faults: Default::default(), rate_limit: None, calls: vec![], org_seq: 0 }))))
+    Ok(Shared(Arc::new(Mutex::new(Inner { projects, faults: Default::default(), rate_limit: None, calls: Default::default(), org_seq: 0 }))))
 }
 
 pub fn router(state: Shared) -> Router {
@@ -105,10 +105,7 @@ async fn count_and_fault(State(st): State<Shared>, req: Request, next: Next) -> 
     };
     let hit = {
         let mut g = st.lock();
-        match g.calls.iter_mut().find(|(m, p, _)| *m == method && *p == path) {
-            Some(c) => c.2 += 1,
-            None => g.calls.push((method.clone(), path.clone(), 1)),
-        }
+        g.calls.record(&method, &path);
         g.faults.take(&method, &path, &text)
     };
     if let Some(hit) = hit

@@ -175,7 +175,7 @@ pub struct Inner {
     pub projects: Vec<Project>,
     pub faults: Faults,
     pub rate_limit: Option<RateLimit>,
-    pub calls: Vec<(String, String, u64)>,
+    pub calls: emulator_common::calls::Calls,
     pub org_seq: u64,
 }
 
