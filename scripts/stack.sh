@@ -226,12 +226,13 @@ $FN_TUNING"
   # (about 12,600 in this repository, target/ and node_modules/ included). 15 instances took
   # 189,000 of this machine's 192,530 and left a Cerbos PDP unable to start.
   mkdir -p "$STATE/lambda-cwd"
-  local watch=("$VENV/bin/cargo-lambda" lambda watch --quiet --ignore-changes --disable-cors -A 127.0.0.1 --manifest-path "$ROOT/Cargo.toml")
-  start lambda env -C "$STATE/lambda-cwd" PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 4 -P "$LAMBDA_PORT" --env-file "$STATE/functions-b2b.env"
-  start lambda-consumer env -C "$STATE/lambda-cwd" PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 1 -P "$LAMBDA_CONSUMER_PORT" --env-file "$STATE/functions-consumer.env"
+  local watch=(env -C "$STATE/lambda-cwd" PATH="$VENV/bin:$PATH"
+    "$VENV/bin/cargo-lambda" lambda watch --quiet --ignore-changes --disable-cors -A 127.0.0.1 --manifest-path "$ROOT/Cargo.toml")
+  start lambda "${watch[@]}" --concurrency 4 -P "$LAMBDA_PORT" --env-file "$STATE/functions-b2b.env"
+  start lambda-consumer "${watch[@]}" --concurrency 1 -P "$LAMBDA_CONSUMER_PORT" --env-file "$STATE/functions-consumer.env"
   local ports=("$LAMBDA_PORT" "$LAMBDA_CONSUMER_PORT")
   if [[ "$descope" == 1 ]]; then
-    start lambda-descope env -C "$STATE/lambda-cwd" PATH="$VENV/bin:$PATH" "${watch[@]}" --concurrency 2 -P "$LAMBDA_DESCOPE_PORT" --env-file "$STATE/functions-descope.env"
+    start lambda-descope "${watch[@]}" --concurrency 2 -P "$LAMBDA_DESCOPE_PORT" --env-file "$STATE/functions-descope.env"
     ports+=("$LAMBDA_DESCOPE_PORT")
   fi
   wait_http lambda "http://127.0.0.1:$LAMBDA_PORT/lambda-url/gated-content/content/healthcheck" 120

@@ -239,10 +239,19 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// How a test's own PDP serves.
+struct PdpOn {
+    /// HTTP on a unix socket, as the Lambda extension does (else TCP on a free port).
+    unix_socket: bool,
+    /// Reload policies on change: needs inotify, so only the policy-edit test asks for it.
+    hot_reload: bool,
+}
+
 impl Pdp {
-    /// `unix`: serve HTTP on a unix socket, as the Lambda extension does. `watch`: reload
-    /// policies on change (needs inotify; only the policy-edit test does).
-    async fn start(unix: bool, watch: bool) -> Pdp {
+    /// How long a PDP may take to answer SERVING on a loaded 2-core machine.
+    const START_WITHIN: Duration = Duration::from_secs(30);
+
+    async fn start(PdpOn { unix_socket: unix, hot_reload }: PdpOn) -> Pdp {
         let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
         let dir = std::env::temp_dir().join(format!("gatehouse-pdp-{}", uid()));
         copy_dir(&root.join("policies"), &dir.join("policies"));
@@ -260,7 +269,7 @@ impl Pdp {
             .arg(format!("--set=server.httpListenAddr={http}"))
             .arg(format!("--set=server.grpcListenAddr={grpc}"))
             .arg(format!("--set=storage.disk.directory={}", dir.join("policies").display()))
-            .arg(format!("--set=storage.disk.watchForChanges={watch}"))
+            .arg(format!("--set=storage.disk.watchForChanges={hot_reload}"))
             .env("CERBOS_NO_TELEMETRY", "1")
             .current_dir(root.join("cerbos"))
             .stdout(std::process::Stdio::null())
@@ -272,7 +281,8 @@ impl Pdp {
         let client = pdp.client();
         let base = pdp.base();
         let log = || std::fs::read_to_string(pdp.dir.join("cerbos.log")).unwrap_or_default();
-        for _ in 0..600 {
+        let deadline = tokio::time::Instant::now() + Self::START_WITHIN;
+        while tokio::time::Instant::now() < deadline {
             if let Ok(r) = client.get(format!("{base}/_cerbos/health")).send().await
                 && r.text().await.unwrap_or_default().contains("SERVING")
             {
@@ -283,7 +293,7 @@ impl Pdp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("own PDP did not serve within 30 s ({}); its log:\n{}", pdp.url, log());
+        panic!("own PDP did not serve within {:?} ({}); its log:\n{}", Self::START_WITHIN, pdp.url, log());
     }
 
     fn client(&self) -> reqwest::Client {
@@ -319,7 +329,7 @@ async fn until_status(api: &RuntimeApi, event: &Value, want: u16, within: Durati
 async fn a_policy_edit_changes_the_next_reads_without_restarting_the_function() {
     let _stack = shared().await;
     let w = world().await;
-    let pdp = Pdp::start(true, true).await;
+    let pdp = Pdp::start(PdpOn { unix_socket: true, hot_reload: true }).await;
     let (api, _c) = container("gated-content", B2b, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &pdp.url)]).await;
     let member = token(w, Who::AMember).await;
     let read = get(&format!("/content/pol-admins-{}", w.tag), "", member.as_deref());
@@ -352,7 +362,7 @@ async fn pdp_killed_slow_or_garbage_is_503_never_an_allow() {
     let public = get(&format!("/content/pol-pub-{}", w.tag), "", None);
 
     // Killed: the function was fine a moment ago, then the PDP disappears.
-    let mut pdp = Pdp::start(false, false).await;
+    let mut pdp = Pdp::start(PdpOn { unix_socket: false, hot_reload: false }).await;
     let (api, _c) = container("gated-content", B2b, &[("AUTHZ", "cerbos"), ("CERBOS_URL", &pdp.url)]).await;
     assert_eq!(invoke(&api, one.clone()).await["statusCode"], 200);
     pdp.child.kill().await.unwrap();
