@@ -203,6 +203,14 @@ impl Config {
         if !valid_version {
             return Err(ConfigError::Invalid { name: "SANITY_API_VERSION", reason: "expected YYYY-MM-DD".into() });
         }
+        if let Some(ns) = var("METRICS_NAMESPACE")
+            && !crate::log::valid_namespace(ns.trim())
+        {
+            return Err(ConfigError::Invalid {
+                name: "METRICS_NAMESPACE",
+                reason: format!("expected 1-255 letters, digits or . - _ / # : and spaces, not under AWS/, got {ns:?}"),
+            });
+        }
         let idp = match var("IDP").as_deref().map(str::trim) {
             None | Some("stytch") => IdpKind::Stytch,
             Some("descope") => IdpKind::Descope,

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::*;
 use crate::identity::{Target, TargetKind};
 use crate::providers::stytch::current_of;
+use crate::providers::stytch::stytch_model::RULE_TYPE;
 use crate::providers::{ContentModel, Current, IdentityProvider, IdpError, NAMESPACE, ScanPage, SyncedAccess};
 use crate::reconcile::{Input, Reconciler, RunReport, Settings};
 
@@ -114,8 +115,8 @@ fn before_of(rule: Option<&Rule>) -> Before {
         None => Before::Null,
         Some(r) => {
             let mut m = Map::new();
-            m.insert("stytchOrganizationId".into(), r.stytch.stytch_organization_id.clone().map_or(Value::Null, Value::String));
-            m.insert("stytchUserId".into(), r.stytch.stytch_user_id.clone().map_or(Value::Null, Value::String));
+            m.insert("stytchOrganizationId".into(), r.fields.stytch_ids().0.map_or(Value::Null, Value::String));
+            m.insert("stytchUserId".into(), r.fields.stytch_ids().1.map_or(Value::Null, Value::String));
             Before::Object(m)
         }
     }
@@ -184,7 +185,7 @@ async fn history(seed: u64, mode: Deliveries, lake: &Lake, idp: &Provider, log: 
             let rule = Rule {
                 id: id.clone(),
                 rev: format!("r{rev}"),
-                stytch: crate::providers::stytch::stytch_model::StytchRuleFields { stytch_organization_id: org, stytch_user_id: user },
+                fields: crate::providers::RuleFields::stytch(org, user),
                 plan: crate::cms::slug::SlugField::Value("pro".into()),
                 plan_title: None,
                 region: Some(region.clone()),

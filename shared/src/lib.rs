@@ -37,13 +37,30 @@ mod layering {
     /// JWTs, configuration, HTTP plumbing, logging.
     const LEAVES: &[&str] = &["config", "gated_route", "http", "identity", "ids", "jwks", "jwt", "log", "secret_fields", "session"];
 
+    /// The rows of docs/ARCHITECTURE.md's picture, top first: a module may use only modules on
+    /// lower rows (the leaves are the last row; among themselves they only must not cycle).
+    const ROWS: &[&[&str]] = &[
+        &["app"],
+        &["reconcile"],
+        &["sync", "gate", "exchange", "ratelimit"],
+        &["error"],
+        &["authz"],
+        &["secrets"],
+        &["providers"],
+        &["cms"],
+        LEAVES,
+    ];
+
+    /// Files compiled only into tests (included with `#[path]` under `#[cfg(test)]`).
+    const TEST_ONLY: &[&str] = &["convergence_tests.rs"];
+
     /// Every `.rs` file under `dir`, as (path relative to src/, code before its first `#[cfg(test)]`).
     fn sources(src: &Path, dir: &Path, out: &mut Sources) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 sources(src, &p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
+            } else if p.extension().is_some_and(|x| x == "rs") && !TEST_ONLY.contains(&p.strip_prefix(src).unwrap().to_str().unwrap()) {
                 let text = std::fs::read_to_string(&p).unwrap();
                 let code = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
                 out.push((p.strip_prefix(src).unwrap().to_string_lossy().into_owned(), code));
@@ -55,6 +72,29 @@ mod layering {
     type Graph = BTreeMap<String, BTreeSet<String>>;
     /// (path relative to src/, code before its first `#[cfg(test)]`).
     type Sources = Vec<(String, String)>;
+
+    /// The first path segment of each item of a `use crate::{…}` list (`list` starts after the
+    /// `{`), nested lists included: `{a::{b, c}, d}` gives `a` and `d`.
+    fn use_list_heads(list: &str) -> Vec<String> {
+        let (mut depth, mut item, mut heads) = (0, String::new(), Vec::new());
+        for c in list.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => break,
+                '}' => depth -= 1,
+                ',' if depth == 0 => heads.push(std::mem::take(&mut item)),
+                _ if depth == 0 => item.push(c),
+                _ => {}
+            }
+        }
+        heads.push(item);
+        heads.iter().filter_map(|x| x.trim().split("::").next()).filter(|x| !x.is_empty()).map(String::from).collect()
+    }
+
+    #[test]
+    fn nested_use_lists_are_read() {
+        assert_eq!(use_list_heads("a::{b, c::{d}}, e, f::g};"), vec!["a", "e", "f"]);
+    }
 
     /// The crate's top-level modules each file's code names (`crate::x`, `use crate::{x, …}`).
     fn graph() -> (Graph, Sources) {
@@ -71,8 +111,7 @@ mod layering {
             for (i, _) in code.match_indices("crate::") {
                 let rest = &code[i + 7..];
                 if let Some(list) = rest.strip_prefix('{') {
-                    let list = &list[..list.find('}').unwrap_or(0)];
-                    names.extend(list.split(',').filter_map(|x| x.trim().split("::").next()).filter(|x| !x.is_empty()).map(String::from));
+                    names.extend(use_list_heads(list));
                 } else {
                     names.insert(rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect());
                 }
@@ -117,6 +156,32 @@ mod layering {
         assert!(g.get("identity").is_none_or(BTreeSet::is_empty), "identity must depend on nothing: {:?}", g.get("identity"));
         let users: Vec<&String> = g.iter().filter(|(_, d)| d.contains("app")).map(|(m, _)| m).collect();
         assert!(users.is_empty(), "only the function crates may use app: {users:?}");
+    }
+
+    #[test]
+    fn modules_use_only_lower_rows() {
+        let (g, _) = graph();
+        let row = |m: &str| ROWS.iter().position(|r| r.contains(&m)).unwrap_or_else(|| panic!("module {m} is on no row of ROWS (docs/ARCHITECTURE.md)"));
+        for (m, uses) in &g {
+            for u in uses {
+                if !LEAVES.contains(&m.as_str()) {
+                    assert!(row(u) > row(m), "{m} (row {}) uses {u} (row {}): a module uses only rows below it", row(m), row(u));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_outside_providers_names_a_provider() {
+        let (_, files) = graph();
+        let mut checked = 0;
+        for (path, code) in files.iter().filter(|(p, _)| !p.starts_with("providers/")) {
+            for name in ["providers::stytch", "providers::descope"] {
+                assert!(!code.contains(name), "{path} names {name}: outside providers/ only the one provider value (IdpSecret, AnyProvider, AnyVerifier, RuleFields) is seen");
+            }
+            checked += 1;
+        }
+        assert!(checked > 20, "checked only {checked} files");
     }
 
     #[test]

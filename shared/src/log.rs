@@ -47,6 +47,26 @@ pub fn request_line(function: &str, outcome: &str, latency_ms: f64, fields: Map<
     metric_line(function, outcome, &[("requests", "Count", 1.into()), ("latency_ms", "Milliseconds", latency)], fields);
 }
 
+/// The CloudWatch namespace of the metrics: `METRICS_NAMESPACE` (template.yaml sets
+/// `gatehouse/<stack name>`, so two stacks in one account and region never add up), else
+/// `gatehouse`. Read once per container.
+pub fn metrics_namespace() -> &'static str {
+    static NS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NS.get_or_init(|| namespace_from(std::env::var("METRICS_NAMESPACE").ok()))
+}
+
+/// What CloudWatch takes as a custom namespace: 1-255 of letters, digits and `.-_/#: `, not
+/// under `AWS/`. config.rs refuses anything else at init.
+pub fn valid_namespace(s: &str) -> bool {
+    (1..=255).contains(&s.len()) && !s.starts_with("AWS/") && s.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c))
+}
+
+/// The set namespace, or the default when unset (or invalid, which init already refused: a line
+/// with an invalid namespace would lose every metric on it).
+fn namespace_from(v: Option<String>) -> String {
+    v.map(|s| s.trim().to_string()).filter(|s| valid_namespace(s)).unwrap_or_else(|| "gatehouse".into())
+}
+
 /// One EMF line: each `(name, unit, value)` becomes a metric by function and outcome, and
 /// `fields` ride along as searchable properties.
 pub fn metric_line(function: &str, outcome: &str, metrics: &[(&str, &str, Value)], mut fields: Map<String, Value>) {
@@ -55,7 +75,7 @@ pub fn metric_line(function: &str, outcome: &str, metrics: &[(&str, &str, Value)
         "_aws".into(),
         json!({
             "Timestamp": now_ms(),
-            "CloudWatchMetrics": [{ "Namespace": "gatehouse", "Dimensions": [["function", "outcome"]], "Metrics": defs }]
+            "CloudWatchMetrics": [{ "Namespace": metrics_namespace(), "Dimensions": [["function", "outcome"]], "Metrics": defs }]
         }),
     );
     fields.insert("function".into(), function.into());
@@ -69,6 +89,15 @@ pub fn metric_line(function: &str, outcome: &str, metrics: &[(&str, &str, Value)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_namespace_is_the_stacks_or_the_default() {
+        assert_eq!(namespace_from(Some("gatehouse/prod-eu".into())), "gatehouse/prod-eu");
+        assert_eq!(namespace_from(Some(" gatehouse/staging ".into())), "gatehouse/staging");
+        for bad in [None, Some(String::new()), Some("AWS/Lambda".into()), Some("gate\"house".into()), Some("x".repeat(256))] {
+            assert_eq!(namespace_from(bad.clone()), "gatehouse", "{bad:?}");
+        }
+    }
 
     #[test]
     fn rfc3339_matches_known_instants() {

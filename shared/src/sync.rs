@@ -12,11 +12,7 @@ use crate::error::Error;
 use crate::gated_route::GatedRoute;
 use crate::http::Deadline;
 use crate::identity::Target;
-use crate::providers::descope::descope_model::{MEMBER_PROFILE, ORGANIZATION_PROFILE};
-use crate::providers::stytch::stytch_model::RULE_TYPE;
-use crate::providers::descope::descope_model::DescopeProfileFields;
-use crate::providers::stytch::stytch_model::StytchRuleFields;
-use crate::providers::{self, ContentModel, Current, FANOUT_MAX, IdentityProvider, IdpError, RuleError, Source, SyncedAccess, non_empty};
+use crate::providers::{self, ContentModel, Current, FANOUT_MAX, IdentityProvider, IdpError, RuleError, RuleFields, Source, SyncedAccess, non_empty};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,8 +54,9 @@ pub struct Report {
     pub target: Option<String>,
     /// A previous target this delivery cleared (re-pointed rule).
     pub cleared_previous: Option<String>,
-    /// Descope: member profiles re-synced because a document they reference changed, and how
-    /// many were left to the reconciler.
+    /// Models whose rules reference other documents (`ContentModel::referencing_query`): the
+    /// rules re-synced because a document they reference changed, and how many were left to the
+    /// reconciler.
     pub resynced: Option<(usize, usize)>,
 }
 
@@ -106,12 +103,10 @@ pub struct Rule {
     /// `accessRule` (or absent), `memberProfile`, `organizationProfile`.
     #[serde(rename = "_type", default)]
     pub doc_type: Option<String>,
-    /// Stytch: the organization or user the rule grants to (providers/stytch/stytch_model.rs).
+    /// Where the grant goes (and a membership's roles and tenant), in the provider's own fields:
+    /// decoded by the provider folders (`providers::RuleFields`).
     #[serde(flatten)]
-    pub stytch: StytchRuleFields,
-    /// Descope: the profile's user or tenant, roles (providers/descope/descope_model.rs).
-    #[serde(flatten)]
-    pub descope: DescopeProfileFields,
+    pub fields: RuleFields,
     /// The plan's slug, raw: an object or a string (cms::slug).
     #[serde(default)]
     pub plan: SlugField,
@@ -123,23 +118,8 @@ pub struct Rule {
 }
 
 impl Rule {
-    fn descope_kind(&self) -> Option<&str> {
-        self.doc_type.as_deref().filter(|t| *t == MEMBER_PROFILE || *t == ORGANIZATION_PROFILE)
-    }
-
     pub fn target(&self) -> Result<Option<Target>, RuleError> {
-        match self.descope_kind() {
-            Some(kind) => Ok(self.descope.target(kind)),
-            None => self.stytch.target(),
-        }
-    }
-
-    /// Where the plan slug comes from, for error messages.
-    fn plan_field(&self) -> &'static str {
-        match self.descope_kind() {
-            Some(_) => "planSlug of the referenced accessPlan (the profile's, else its tenant's)",
-            None => "slug of the referenced plan",
-        }
+        self.fields.target(self.doc_type.as_deref())
     }
 
     /// A malformed field, naming the document.
@@ -156,14 +136,12 @@ impl Rule {
             routes.push(GatedRoute::try_from(p.to_string()).map_err(RuleError)?);
         }
         let types = self.allowed_content_types.iter().flatten().flatten().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-        let (roles, tenant_id) = match self.descope_kind() {
-            Some(kind) => self.descope.membership(kind, |e| self.refuse(e))?,
-            None => (Vec::new(), None),
-        };
+        let doc_type = self.doc_type.as_deref();
+        let (roles, tenant_id) = self.fields.membership(doc_type, |e| self.refuse(e))?;
         Ok(SyncedAccess {
             roles,
             tenant_id,
-            plan: self.plan.get(self.plan_field()).map_err(|e| self.refuse(e))?.map(|p| p.trim().to_string()),
+            plan: self.plan.get(self.fields.plan_field(doc_type)).map_err(|e| self.refuse(e))?.map(|p| p.trim().to_string()),
             plan_title: non_empty(&self.plan_title).map(String::from),
             region: non_empty(&self.region).map(String::from),
             allowed_content_types: types,
@@ -197,10 +175,10 @@ pub trait RuleCatalog: RuleSource {
     fn rules_after(&self, model: &'static ContentModel, last: &str, deadline: Deadline) -> impl std::future::Future<Output = Result<RulePage, Error>> + Send;
 }
 
-/// One rule from a query result, or its id and why it does not match the schema.
-pub fn decode_rule(v: Value) -> Result<Rule, (String, RuleError)> {
+/// One rule of `model` from a query result, or its id and why it does not match the schema.
+pub fn decode_rule(model: &ContentModel, v: Value) -> Result<Rule, (String, RuleError)> {
     let id = v.get("_id").and_then(Value::as_str).unwrap_or("").to_string();
-    let kind = v.get("_type").and_then(Value::as_str).unwrap_or(RULE_TYPE).to_string();
+    let kind = v.get("_type").and_then(Value::as_str).unwrap_or(model.types[0]).to_string();
     serde_json::from_value(v).map_err(|e| (id, RuleError(format!("document does not match the {kind} schema: {e}"))))
 }
 
@@ -208,7 +186,7 @@ impl RuleCatalog for SanityClient {
     async fn rules_after(&self, model: &'static ContentModel, last: &str, deadline: Deadline) -> Result<RulePage, Error> {
         let v: Value = self.query(model.page_query.as_str(), json!({ "last": last }), deadline).await?;
         match v {
-            Value::Array(items) => Ok(items.into_iter().map(decode_rule).collect()),
+            Value::Array(items) => Ok(items.into_iter().map(|v| decode_rule(model, v)).collect()),
             other => Err(Error::Cms(crate::cms::CmsError::Upstream(crate::http::UpstreamError::Decode {
                 service: "sanity",
                 reason: format!("expected an array of rules, got {}", if other.is_null() { "null" } else { "another type" }),
@@ -223,7 +201,7 @@ impl RuleSource for SanityClient {
         if v.is_null() {
             return Ok(None);
         }
-        decode_rule(v).map(Some).map_err(|(_, e)| e.into())
+        decode_rule(model, v).map(Some).map_err(|(_, e)| e.into())
     }
 
     async fn referencing(&self, model: &'static ContentModel, id: &str, deadline: Deadline) -> Result<Vec<String>, Error> {

@@ -81,16 +81,24 @@ async function until(page, want, ms = 15000) {
   }
 }
 
-/** Every page of the list (clicking "Load more"), as [{slug, public}]. */
+/** Every page of the list (clicking "Load more"), as [{id, slug, public}]. The state, the button and the
+ * items are read in one evaluation: the page may start a reload of its own at any moment (the editor
+ * panel's refresh after an access change), and separate reads could mix a settled list with a new one. */
 async function allListed(page) {
+  let last;
   for (let i = 0; i < 200; i++) {
     await settled(page, "#list-status");
-    if (await page.isHidden("#more")) break;
+    last = await page.evaluate(() => ({
+      state: document.querySelector("#list-status").dataset.state,
+      more: !document.querySelector("#more").hidden,
+      docs: [...document.querySelectorAll("#docs li")].map((li) => ({ id: li.dataset.id, slug: li.dataset.slug, public: li.dataset.public === "true" })),
+    }));
+    if (last.state === "loading") continue; // a reload began after settled(): wait for it
+    if (!last.more) break;
     await page.click("#more");
-    await page.waitForFunction(() => document.querySelector("#list-status").dataset.state !== "loading");
   }
-  assert.equal(await page.getAttribute("#list-status", "data-state"), "ok");
-  return page.$$eval("#docs li", (lis) => lis.map((li) => ({ id: li.dataset.id, slug: li.dataset.slug, public: li.dataset.public === "true" })));
+  assert.equal(last.state, "ok");
+  return last.docs;
 }
 
 /** Reloads until the list (every page) satisfies `pred`; access is cached like the reads. */

@@ -20,9 +20,11 @@ use crate::session::{Session, SessionError};
 pub mod descope;
 pub mod stytch;
 
+use descope::descope_model::{DescopeProfileFields, MEMBER_PROFILE, ORGANIZATION_PROFILE};
 use descope::descope_secret::{DescopeSecret, parse_descope};
 use descope::descope_session::{DescopeVerifier, descope_jwks_url};
 use descope::{Descope, DescopeCursor};
+use stytch::stytch_model::StytchRuleFields;
 use stytch::stytch_secret::{StytchSecret, parse_stytch};
 use stytch::stytch_session::{StytchVerifier, stytch_jwks_url};
 use stytch::Stytch;
@@ -50,11 +52,11 @@ pub struct SyncedAccess {
     pub gated_routes: Vec<GatedRoute>,
     #[serde(default)]
     pub requires_mfa: bool,
-    /// Descope: the role keys the profile grants (project-level, or in `tenant_id`). Never
-    /// written to Stytch (empty there, and skipped).
+    /// A membership's role keys (Descope member profiles: project-level, or in `tenant_id`).
+    /// Empty for every other rule, and then not serialized (Stytch never sees the key).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
-    /// Descope: the tenant a member profile puts the user in (their roles live there).
+    /// The tenant a membership puts the user in (their roles live there); see `roles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
     pub source: Source,
@@ -215,6 +217,50 @@ pub struct ContentModel {
     pub referencing_query: Option<&'static std::sync::LazyLock<String>>,
 }
 
+/// A rule document's provider fields: where its grant goes, and for a membership its roles and
+/// tenant. Each provider's set is decoded by its own folder; a document fills only its model's set,
+/// and its `_type` says which (Descope profiles have their own types, anything else is a Stytch
+/// `accessRule`). The sync core asks these three questions and never which provider it serves.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RuleFields {
+    #[serde(flatten)]
+    stytch: StytchRuleFields,
+    #[serde(flatten)]
+    descope: DescopeProfileFields,
+}
+
+impl RuleFields {
+    /// The Descope profile type a document is, if it is one.
+    fn descope_kind(doc_type: Option<&str>) -> Option<&str> {
+        doc_type.filter(|t| *t == MEMBER_PROFILE || *t == ORGANIZATION_PROFILE)
+    }
+
+    /// The one organization, user or tenant the rule grants to; `None` when it names none yet.
+    pub fn target(&self, doc_type: Option<&str>) -> Result<Option<Target>, RuleError> {
+        match Self::descope_kind(doc_type) {
+            Some(kind) => Ok(self.descope.target(kind)),
+            None => self.stytch.target(),
+        }
+    }
+
+    /// Where the plan slug comes from, for error messages.
+    pub fn plan_field(&self, doc_type: Option<&str>) -> &'static str {
+        match Self::descope_kind(doc_type) {
+            Some(_) => "planSlug of the referenced accessPlan (the profile's, else its tenant's)",
+            None => "slug of the referenced plan",
+        }
+    }
+
+    /// A membership's role keys (sorted, unique) and tenant; none for a rule of another kind.
+    /// `refuse` names the document in a malformed field's error.
+    pub fn membership(&self, doc_type: Option<&str>, refuse: impl Fn(String) -> RuleError) -> Result<(Vec<String>, Option<String>), RuleError> {
+        match Self::descope_kind(doc_type) {
+            Some(kind) => self.descope.membership(kind, refuse),
+            None => Ok((Vec::new(), None)),
+        }
+    }
+}
+
 /// A rule field's text, trimmed; `None` when absent or blank.
 pub fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
@@ -340,6 +386,20 @@ impl IdentityProvider for AnyProvider {
     }
     fn grants_all_types(&self) -> bool {
         each!(self, p => p.grants_all_types())
+    }
+}
+
+// Test code stays below the first `#[cfg(test)]`: the layering check (lib.rs) reads only what
+// comes before it.
+#[cfg(test)]
+impl RuleFields {
+    /// A Stytch rule's fields (the convergence property test builds rules directly).
+    pub fn stytch(organization_id: Option<String>, user_id: Option<String>) -> Self {
+        RuleFields { stytch: StytchRuleFields { stytch_organization_id: organization_id, stytch_user_id: user_id }, ..Default::default() }
+    }
+
+    pub fn stytch_ids(&self) -> (Option<String>, Option<String>) {
+        (self.stytch.stytch_organization_id.clone(), self.stytch.stytch_user_id.clone())
     }
 }
 

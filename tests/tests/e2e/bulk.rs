@@ -4,6 +4,11 @@
 //! retries: scripts/stack.sh `WEBHOOK_RETRY_MS`), then gives up; one reconcile run repairs
 //! whatever was lost, and a second run writes nothing. The figures go to stderr for
 //! BENCHMARKS.md ("Bulk publish").
+//!
+//! The rate limit alone loses nothing (the sync functions wait it out within their budget), so
+//! a few organizations (`BULK_OUTAGE`, default 5) also fail every write with a 500 until the
+//! queue has drained, as during a provider incident: exactly those deliveries must be lost, and
+//! reconcile must bring them back once the provider answers again.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -31,6 +36,10 @@ async fn a_bulk_publish_under_the_rate_limit_loses_nothing_reconcile_cannot_repa
     let ids: Vec<String> = (0..rules).map(|i| format!("rule-bulk-{tag}-{i:04}")).collect();
     let by_id: HashMap<&str, &str> = ids.iter().map(String::as_str).zip(orgs.iter().map(String::as_str)).collect();
 
+    let outage: Vec<&str> = orgs.iter().take(env_num("BULK_OUTAGE", 5) as usize).map(String::as_str).collect();
+    for org in &outage {
+        s.stytch_fault("PUT", &format!("/v1/b2b/organizations/{org}"), json!({"status": 500}), 1000).await;
+    }
     let limited = s.stytch_rate_limit(limit, per_ms).await;
     let started = Instant::now();
     let creates: Vec<Value> = ids.iter().zip(&orgs).map(|(id, org)| json!({"create": rule(id, Some(org), None, json!({}))})).collect();
@@ -43,6 +52,9 @@ async fn a_bulk_publish_under_the_rate_limit_loses_nothing_reconcile_cannot_repa
     let delivered_in = started.elapsed();
     let stats = s.stytch_rate_limit_stats().await;
     drop(limited);
+    for org in &outage {
+        s.clear_stytch_fault("PUT", &format!("/v1/b2b/organizations/{org}")).await;
+    }
 
     // Every attempt Sanity made for this transaction, per rule.
     let mut attempts: HashMap<String, Vec<Value>> = HashMap::new();
@@ -62,6 +74,12 @@ async fn a_bulk_publish_under_the_rate_limit_loses_nothing_reconcile_cannot_repa
     for id in &lost {
         assert!(!s.org_metadata(by_id[id]).await["sanity_access"].is_object(), "{id} counted lost but its org is synced");
     }
+    // Lost: exactly the rules whose organization was failing; the rate limit cost none.
+    let mut lost_orgs: Vec<&str> = lost.iter().map(|id| by_id[id]).collect();
+    let mut want = outage.clone();
+    lost_orgs.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(lost_orgs, want, "lost deliveries are the failing organizations' rules");
 
     // One reconcile run (resumed over its cursor) repairs every lost rule; a second writes nothing.
     let repair_started = Instant::now();
@@ -88,10 +106,11 @@ async fn a_bulk_publish_under_the_rate_limit_loses_nothing_reconcile_cannot_repa
     let _ = writeln!(
         std::io::stderr(),
         "bulk publish: {rules} rules in one transaction, Stytch limit {limit}/{per_ms} ms \
-         ({} calls allowed, {} answered 429): accepted at once {at_once}, retried {retried}, \
+         ({} calls allowed, {} answered 429), {} organizations failing writes: accepted at once {at_once}, retried {retried}, \
          lost {}, repaired {repaired} by one reconcile run ({:.1} s); delivered in {:.1} s",
         stats["allowed"],
         stats["limited"],
+        outage.len(),
         lost.len(),
         repair_in.as_secs_f64(),
         delivered_in.as_secs_f64(),

@@ -64,7 +64,8 @@ pub async fn container(bin: &str, d: Deployment, env: &[(&str, &str)]) -> (gateh
     container_logging(bin, d, env, None).await
 }
 
-/// `container`, with the function's stdout (its request and metric lines) written to `stdout`.
+/// `container`, with the function's stdout (its request and metric lines) written to `stdout`
+/// (default: appended to `.stack/test/containers.log`).
 pub async fn container_logging(
     bin: &str,
     d: Deployment,
@@ -85,7 +86,15 @@ pub async fn container_logging(
         .env("RUST_LOG", "warn")
         .stdout(match stdout {
             Some(p) => std::process::Stdio::from(std::fs::File::create(p).unwrap()),
-            None => std::process::Stdio::null(),
+            // Every other container's lines join the stack's logs, so scripts/check_alarm_metrics.py
+            // sees the answers only containers produce (a cold start without JWKS, a PDP that is down).
+            None => std::process::Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(format!("{}/../.stack/test/containers.log", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap(),
+            ),
         })
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
