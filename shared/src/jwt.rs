@@ -1,11 +1,13 @@
-//! Compact JWTs on ring: RS256 verification (session tokens, gate/session.rs and gate/descope.rs)
-//! and HS256 signing (the InsForge token, exchange.rs). Self-contained: nothing else in the crate.
+//! Compact JWTs on ring: RS256 verification (session tokens, providers/stytch/stytch_session.rs
+//! and providers/descope/descope_session.rs) and HS256 signing (the InsForge token, exchange.rs).
+//! Self-contained: nothing else in the crate.
 //!
 //! It replaces jsonwebtoken, which verifies RSA only with aws-lc or the `rsa` crate (see
-//! BENCHMARKS.md "crypto provider"), and keeps jsonwebtoken 10.4's observable behaviour for what
-//! the verifiers use: the same order of checks (header, algorithm, signature, claims type, required
-//! claims, exp/nbf with leeway, issuer, audience) and the same leniencies (a present claim of the
-//! wrong type counts as absent for the required check and is skipped by the iss/aud checks).
+//! BENCHMARKS.md "Release (#19): ring instead of aws-lc, arm64 packages"), and keeps
+//! jsonwebtoken 10.4's observable behaviour for what the verifiers use: the same order of checks
+//! (header, algorithm, signature, claims type, required claims, exp/nbf with leeway, issuer,
+//! audience) and the same leniencies (a present claim of the wrong type counts as absent for the
+//! required check and is skipped by the iss/aud checks).
 
 use std::collections::HashSet;
 use std::fmt;

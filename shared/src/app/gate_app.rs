@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::browser_reply::{BrowserReply, gate_request};
 use super::request_log::RequestLog;
-use super::{CMS, Core, InitError, request_id};
+use super::{CMS, Core, InitError, request_id, with_rotation};
 use crate::authz::AnyAuthorizer;
 use crate::gate::Gate;
 use crate::http::{self, Deadline};
@@ -50,11 +50,7 @@ impl GateApp {
         let cms = self.core.sanity(&secrets);
         let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget);
         let read = async {
-            let first = self.gate.read(&self.core.idp(&secrets), &cms, &greq, &log.request_id, deadline, &mut log.fields).await;
-            match self.core.rotated(&first).await {
-                Some(s) => self.gate.read(&self.core.idp(&s), &cms, &greq, &log.request_id, deadline, &mut log.fields).await,
-                None => first,
-            }
+            with_rotation!(self.core, secrets, |s| self.gate.read(&self.core.idp(&s), &cms, &greq, &log.request_id, deadline, &mut log.fields).await)
         };
         let (result, calls) = http::counting(read).await;
         log.upstream_calls = calls;

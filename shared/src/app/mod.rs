@@ -62,6 +62,22 @@ fn local_ca(cfg: &Config) -> Result<Option<Vec<u8>>, InitError> {
 /// The secrets of the functions that read the Content Lake.
 const CMS: Needs = Needs { sanity: true, insforge: false };
 
+/// `with_rotation!(core, secrets, |s| attempt)`: runs `attempt` (an expression awaiting one try
+/// with the secrets `s`) and, when `Core::rotated` says so, once more with re-read secrets. A
+/// macro rather than a function taking an async closure: the attempts borrow the request's log
+/// mutably, and an async closure's future cannot be proven `Send` for lambda_http's runtime.
+macro_rules! with_rotation {
+    ($core:expr, $secrets:expr, |$s:ident| $attempt:expr) => {{
+        let $s = $secrets;
+        let first = $attempt;
+        match $core.rotated(&first).await {
+            Some($s) => $attempt,
+            None => first,
+        }
+    }};
+}
+pub(crate) use with_rotation;
+
 /// What every function shares: config, secrets, one HTTP client.
 pub struct Core {
     pub cfg: Config,
@@ -120,9 +136,10 @@ impl Core {
         tokio::join!(http::warm(&self.http, sanity.origin()), http::warm(&self.http, &idp_base));
     }
 
-    /// The secrets to retry an attempt with: when the provider refused gatehouse's credentials
-    /// (maybe they were rotated), one rate-limited re-read; otherwise (or when the re-read is not
-    /// allowed yet) none, and the attempt's answer stands.
+    /// The secrets to run an attempt again with: after the provider refused gatehouse's
+    /// credentials (maybe they were rotated), one rate-limited re-read; otherwise, or when the
+    /// re-read is not allowed yet, none and the first answer stands. Used through
+    /// `with_rotation!`.
     async fn rotated<T>(&self, attempt: &Result<T, Error>) -> Option<Arc<Secrets>> {
         match attempt {
             Err(Error::Idp(IdpError::Unauthorized)) => self.secrets.force_reread().await,

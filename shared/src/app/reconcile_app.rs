@@ -3,12 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
+use super::request_log::RequestLog;
 use super::{CMS, Core, InitError};
 use crate::error::Error;
 use crate::http::{self, Deadline};
-use crate::log::{metric_line, now_ms};
+use crate::log::now_ms;
 use crate::ratelimit::{Throttled, TokenBucket};
 use crate::reconcile::{Input, Reconciler, RunReport, Settings};
 use crate::sync::Syncer;
@@ -53,20 +54,17 @@ impl ReconcileApp {
             }
             Err(e) => (Err(e), 0),
         };
-        let mut log = Map::new();
-        log.insert("request_id".into(), request_id.into());
-        log.insert("upstream_calls".into(), calls.into());
-        let ms = json!((started.elapsed().as_secs_f64() * 1e5).round() / 100.0);
+        let mut log = RequestLog::new(self.core.function, request_id.to_string(), started);
+        log.upstream_calls = calls;
         match result {
             Ok(report) => {
                 let outcome = if report.dry_run { "dry_run" } else if report.cursor.is_some() { "partial" } else { "complete" };
                 if let Some(c) = &report.cursor {
-                    log.insert("cursor".into(), c.clone().into());
+                    log.fields.insert("cursor".into(), c.clone().into());
                 }
-                log.insert("details".into(), serde_json::to_value(&report.details).unwrap_or_default());
+                log.fields.insert("details".into(), serde_json::to_value(&report.details).unwrap_or_default());
                 let count = |n: u64| Value::from(n);
-                metric_line(
-                    self.core.function,
+                log.write_run(
                     outcome,
                     &[
                         ("checked", "Count", count(report.checked)),
@@ -74,15 +72,13 @@ impl ReconcileApp {
                         ("cleared", "Count", count(report.cleared)),
                         ("conflicts", "Count", count(report.conflicts)),
                         ("errors", "Count", count(report.errors)),
-                        ("duration_ms", "Milliseconds", ms),
                     ],
-                    log,
                 );
                 Ok(serde_json::to_value(&report).unwrap_or_default())
             }
             Err(e) => {
-                log.insert("error".into(), e.to_string().into());
-                metric_line(self.core.function, e.code(), &[("failed", "Count", 1.into()), ("duration_ms", "Milliseconds", ms)], log);
+                log.fields.insert("error".into(), e.to_string().into());
+                log.write_run(e.code(), &[("failed", "Count", 1.into())]);
                 Err(e)
             }
         }

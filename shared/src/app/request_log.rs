@@ -1,11 +1,12 @@
-//! The one line every HTTP request writes (an EMF record: `requests` and `latency_ms` by function
-//! and outcome, the rest as searchable fields).
+//! The one line every invocation writes: an EMF record of metrics by function and outcome (an
+//! HTTP request's `requests` and `latency_ms`, a reconcile run's counts), the rest as searchable
+//! fields.
 
 use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use crate::log::request_line;
+use crate::log::{metric_line, request_line};
 
 pub struct RequestLog {
     pub function: &'static str,
@@ -26,12 +27,33 @@ impl RequestLog {
 
     /// Writes the line for a request answered with `status`.
     pub fn write(mut self, outcome: &str, status: u16) {
-        self.fields.insert("request_id".into(), self.request_id.into());
         self.fields.insert("status".into(), status.into());
-        if let Some(p) = self.path {
+        if let Some(p) = self.path.take() {
             self.fields.insert("path".into(), p.chars().take(200).collect::<String>().into());
         }
+        let ms = self.elapsed_ms();
+        let (function, fields) = self.into_fields();
+        request_line(function, outcome, ms, fields);
+    }
+
+    /// Writes the line for a run that is not an HTTP request (reconcile): its own metrics, plus
+    /// `duration_ms`.
+    pub fn write_run(self, outcome: &str, metrics: &[(&str, &str, Value)]) {
+        let ms = Value::from((self.elapsed_ms() * 100.0).round() / 100.0);
+        let mut all = metrics.to_vec();
+        all.push(("duration_ms", "Milliseconds", ms));
+        let (function, fields) = self.into_fields();
+        metric_line(function, outcome, &all, fields);
+    }
+
+    fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1e3
+    }
+
+    /// The fields every line carries, whatever kind it is.
+    fn into_fields(mut self) -> (&'static str, Map<String, Value>) {
+        self.fields.insert("request_id".into(), self.request_id.into());
         self.fields.insert("upstream_calls".into(), self.upstream_calls.into());
-        request_line(self.function, outcome, self.started.elapsed().as_secs_f64() * 1e3, self.fields);
+        (self.function, self.fields)
     }
 }

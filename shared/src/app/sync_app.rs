@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 
 use super::request_log::RequestLog;
-use super::{CMS, Core, InitError, MAX_BODY, error_body, json_response, request_id};
+use super::{CMS, Core, InitError, MAX_BODY, error_body, json_response, request_id, with_rotation};
 use crate::cms::{SignatureError, WebhookEvent, signature};
 use crate::error::Error;
 use crate::http::{self, Deadline};
@@ -95,11 +95,7 @@ impl SyncApp {
         }
         // Sanity retries late (30 s) and only twice: a rate limit is waited out within the budget.
         let deadline = Deadline::after(self.core.cfg.timeouts.sync_budget).waiting_out_rate_limits();
-        let first = self.sync(&ev, secrets, deadline).await;
-        match self.core.rotated(&first).await {
-            Some(s) => self.sync(&ev, s, deadline).await,
-            None => first,
-        }
+        with_rotation!(self.core, secrets, |s| self.sync(&ev, s, deadline).await)
     }
 
     async fn sync(&self, ev: &WebhookEvent, secrets: Arc<Secrets>, deadline: Deadline) -> Result<Report, Error> {
