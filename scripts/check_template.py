@@ -64,7 +64,11 @@ SECRET_PARAMS: dict[str, tuple[str, ...]] = {
     "ReconcileFunction": SYNC_SECRETS,
 }
 # Every function has these plus the chosen provider's IDP_ENV variable (and FUNCTION_ENV below).
-COMMON_ENV = ("SANITY_SECRET_ARN", "IDP", "RUST_LOG", "SECRETS_MAX_AGE_S")
+COMMON_ENV = ("SANITY_SECRET_ARN", "IDP", "RUST_LOG", "SECRETS_MAX_AGE_S", "METRICS_NAMESPACE")
+# The CloudWatch namespace of the functions' EMF lines (METRICS_NAMESPACE, shared/src/log.rs) and
+# of every alarm and dashboard graph on them: one per stack, so two gatehouse stacks in one account
+# and region never add up in one metric (each stack's alarms see its own traffic only).
+EMF_NAMESPACE: dict[str, str] = {"Fn::Sub": "gatehouse/${AWS::StackName}"}
 # Set locally only (a Descope emulator), never by the template.
 LOCAL_ONLY_ENV = ("DESCOPE_BASE_URL", "STYTCH_BASE_URL", "SANITY_API_HOST", "LOCAL_CA_FILE")
 # Secret ARN parameters: the IdP ones may be empty (Rules require the chosen one), the rest may not.
@@ -335,6 +339,9 @@ def check_functions(out: dict[str, Any]) -> list[str]:
         for key, param in (("SANITY_SECRET_ARN", "SanitySecretArn"), ("IDP", "IdentityProvider")):
             if key in env and env[key] != ref(param):
                 errors.append(f"{lid}: {key} must be !Ref {param}, got {env[key]!r}")
+        if "METRICS_NAMESPACE" in env and env["METRICS_NAMESPACE"] != EMF_NAMESPACE:
+            errors.append(f"{lid}: METRICS_NAMESPACE must be !Sub {EMF_NAMESPACE['Fn::Sub']!r} (the namespace the "
+                          f"alarms and the dashboard read), got {env['METRICS_NAMESPACE']!r}")
         if "SECRETS_MAX_AGE_S" in env and str(env["SECRETS_MAX_AGE_S"]) != "300":
             errors.append(f"{lid}: SECRETS_MAX_AGE_S must be 300, got {env['SECRETS_MAX_AGE_S']!r}")
         if kind == BROWSER and env.get("CORS_MODE") != "url":
@@ -919,10 +926,11 @@ def check_cerbos(out: dict[str, Any]) -> list[str]:
 
 
 # ---- alarms and dashboard (docs/runbook.md) ----------------------------------------------------
-# The functions' EMF lines (shared/src/log.rs): namespace gatehouse, dimensions [function, outcome].
-# scripts/check_alarm_metrics.py proves against the e2e suite's logs that these metrics and
-# dimension values are really emitted; this table pins what each alarm watches and how.
-EMF_NAMESPACE = "gatehouse"
+# The functions' EMF lines (shared/src/log.rs): namespace EMF_NAMESPACE (gatehouse/<stack name>,
+# from METRICS_NAMESPACE), dimensions [function, outcome]. scripts/check_alarm_metrics.py proves
+# against the e2e suite's logs that these metrics and dimension values are really emitted (the
+# local stack's functions get METRICS_NAMESPACE=gatehouse/local-<profile>); this table pins what
+# each alarm watches and how.
 LAMBDA_NAMESPACE = "AWS/Lambda"
 GE, GT = "GreaterThanOrEqualToThreshold", "GreaterThanThreshold"
 # Error codes (shared/src/error.rs Error::code) whose status is >= 500, per kind of function.
@@ -940,7 +948,7 @@ def _series(metrics: tuple[str, ...], outcomes: tuple[str, ...]) -> tuple[tuple[
 # runbook anchor). function: the EMF `function` dimension value, or (AWS/Lambda) the function's
 # logical id that the FunctionName dimension must Ref. covers: the AlarmCovers metadata (which
 # lines of that function scripts/check_alarm_metrics.py requires the alarm's outcomes to cover).
-ALARMS: dict[str, tuple[str, str, tuple[tuple[str, Any], ...], int, Any, str, str | None, str]] = {
+ALARMS: dict[str, tuple[Any, str, tuple[tuple[str, Any], ...], int, Any, str, str | None, str]] = {
     "PublishSync5xxAlarm": (EMF_NAMESPACE, "publish-sync", _series(("requests",), SYNC_5XX), 300, 3, GE, "5xx", "sync-5xx"),
     "DeleteCleanup5xxAlarm": (EMF_NAMESPACE, "delete-cleanup", _series(("requests",), SYNC_5XX), 300, 3, GE, "5xx", "sync-5xx"),
     "PublishSync401Alarm": (EMF_NAMESPACE, "publish-sync", (("requests", "invalid_signature"),), 300, 3, GE, "401", "sync-401"),
@@ -957,8 +965,11 @@ ALARMS: dict[str, tuple[str, str, tuple[tuple[str, Any], ...], int, Any, str, st
                             "reconcile-drift"),
     "ReconcileErrorsAlarm": (EMF_NAMESPACE, "reconcile", _series(("errors",), ("complete", "partial", "dry_run")), 900, 0, GT, None,
                              "reconcile-errors"),
-    # The whole run failed (shared/src/app.rs ReconcileApp::handle: metric `failed`, outcome = code).
-    "ReconcileFailedAlarm": (EMF_NAMESPACE, "reconcile", _series(("failed",), ("bad_request", "cms_unavailable", "invalid_rule")), 900, 1,
+    # The whole run failed (shared/src/app/reconcile_app.rs ReconcileApp::handle: metric `failed`,
+    # outcome = the error's code). Only two errors end a run: a refused input (bad_request) and the
+    # rules unreadable (shared/src/reconcile.rs Reconciler::desired: cms_unavailable, rules out of
+    # order included); a rule's own problems are report details, never a failed run.
+    "ReconcileFailedAlarm": (EMF_NAMESPACE, "reconcile", _series(("failed",), ("bad_request", "cms_unavailable")), 900, 1,
                              GE, "failed", "reconcile-failed"),
 }
 for _lid in FUNCTIONS:
@@ -1175,6 +1186,30 @@ def check_alarms(out: dict[str, Any]) -> list[str]:
 
 
 _SUB_VAR = re.compile(r"\$\{([A-Za-z0-9:]+)(?:\.([A-Za-z]+))?\}")
+# The stack name the dashboard check substitutes: with a hyphen, like most real ones.
+CHECK_STACK_NAME = "gatehouse-staging"
+# A SEARCH expression's metric schema, `{namespace,dim,...}` (namespace possibly in double quotes).
+_SEARCH_SCHEMA = re.compile(r"SEARCH\('\{([^}]*)\}")
+
+
+def resolve_stack_name(value: Any, stack_name: str) -> str | None:
+    """A namespace as CloudFormation gives it to a stack named `stack_name`: a literal, or a
+    !Sub whose only variable is ${AWS::StackName}; None for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        text = value["Fn::Sub"]
+        if all(m.group(0) == "${AWS::StackName}" for m in _SUB_VAR.finditer(text)):
+            return text.replace("${AWS::StackName}", stack_name)
+    return None
+
+
+def search_schema(namespace: str, *dimensions: str) -> str:
+    """The SEARCH metric schema for `namespace`: CloudWatch requires double quotes around a name
+    with characters other than letters and digits (search-expression-syntax in the CloudWatch
+    User Guide), and a stack's namespace has "/" (and usually "-")."""
+    quote = (lambda n: n) if re.fullmatch(r"[A-Za-z0-9]+", namespace) else (lambda n: f'"{n}"')
+    return "{" + ",".join([quote(namespace), *dimensions]) + "}"
 
 
 def check_dashboard(out: dict[str, Any]) -> list[str]:
@@ -1195,7 +1230,7 @@ def check_dashboard(out: dict[str, Any]) -> list[str]:
     def sub(m: re.Match[str]) -> str:
         name, attr = m.group(1), m.group(2)
         if name.startswith("AWS::"):
-            return "eu-west-1" if name == "AWS::Region" else name
+            return {"AWS::Region": "eu-west-1", "AWS::StackName": CHECK_STACK_NAME}.get(name, name)
         if name not in resources:
             errors.append(f"{DASHBOARD}: DashboardBody refers to ${{{m.group(0)[2:-1]}}}, not a resource of this stack")
         return f"<{name}{'.' + attr if attr else ''}>"
@@ -1216,9 +1251,17 @@ def check_dashboard(out: dict[str, Any]) -> list[str]:
     exprs = [e.get("expression", "") for w in widgets if w.get("type") == "metric"
              for row in w.get("properties", {}).get("metrics", []) for e in row if isinstance(e, dict)]
 
+    # Every SEARCH reads this stack's namespace (what METRICS_NAMESPACE gives the functions), quoted.
+    schema = search_schema(str(resolve_stack_name(EMF_NAMESPACE, CHECK_STACK_NAME)), "function", "outcome")
+    for x in exprs:
+        for m in _SEARCH_SCHEMA.finditer(x):
+            if "{" + m.group(1) + "}" != schema:
+                errors.append(f"{DASHBOARD}: SEARCH schema {{{m.group(1)}}} must be {schema} for a stack named "
+                              f"{CHECK_STACK_NAME} (this stack's namespace, in double quotes: it has / and -)")
+
     def has(fn: str, metric: str, stat: str) -> bool:
         return any(f'function="{fn}"' in x and f'MetricName="{metric}"' in x and f"'{stat}'" in x
-                   and f"{{{EMF_NAMESPACE},function,outcome}}" in x for x in exprs)
+                   and schema in x for x in exprs)
 
     for lid, (binary, _t, kind) in FUNCTIONS.items():
         if kind == SCHEDULED:
@@ -1456,6 +1499,25 @@ def _mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
         ("wrong namespace", lambda t: props(t, "ReconcileDriftAlarm")["Metrics"][1]["MetricStat"]["Metric"].update(
             Namespace="Gatehouse")),
         ("wrong metric", lambda t: props(t, "DeleteCleanup401Alarm").update(MetricName="request")),
+        # the per-stack namespace (METRICS_NAMESPACE = gatehouse/<stack>, alarms and dashboard alike)
+        ("alarm on the shared gatehouse namespace", lambda t: props(t, "PublishSync401Alarm").update(Namespace="gatehouse")),
+        ("math alarm on the shared gatehouse namespace",
+         lambda t: props(t, "GatedContent5xxAlarm")["Metrics"][3]["MetricStat"]["Metric"].update(Namespace="gatehouse")),
+        ("alarm namespace per region, not per stack", lambda t: props(t, "TokenExchange401Alarm").update(
+            Namespace={"Fn::Sub": "gatehouse/${AWS::Region}"})),
+        ("alarm namespace with a dash", lambda t: props(t, "ReconcileErrorsAlarm")["Metrics"][1]["MetricStat"]["Metric"].update(
+            Namespace={"Fn::Sub": "gatehouse-${AWS::StackName}"})),
+        ("no METRICS_NAMESPACE", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].pop("METRICS_NAMESPACE")),
+        ("METRICS_NAMESPACE the shared default", lambda t: t["Globals"]["Function"]["Environment"]["Variables"].update(
+            METRICS_NAMESPACE="gatehouse")),
+        ("one function with its own METRICS_NAMESPACE", lambda t: env(t, "ReconcileFunction").update(
+            METRICS_NAMESPACE={"Fn::Sub": "gatehouse/${AWS::StackName}-reconcile"})),
+        ("dashboard SEARCH on the shared gatehouse namespace", lambda t: props(t, "Dashboard").update(
+            DashboardBody={"Fn::Sub": props(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace(
+                '{\\"gatehouse/${AWS::StackName}\\",', "{gatehouse,", 1)})),
+        ("dashboard namespace unquoted", lambda t: props(t, "Dashboard").update(
+            DashboardBody={"Fn::Sub": props(t, "Dashboard")["DashboardBody"]["Fn::Sub"].replace(
+                '{\\"gatehouse/${AWS::StackName}\\",', "{gatehouse/${AWS::StackName},")})),
         ("drift alarm counts dry runs", lambda t: stat_dims(t, "ReconcileDriftAlarm", 2)[1].update(Value="dry_run")),
         ("drift alarm without cleared", lambda t: props(t, "ReconcileDriftAlarm")["Metrics"].__delitem__(slice(3, 5))),
         ("expression not a sum", lambda t: props(t, "ReconcileErrorsAlarm")["Metrics"][0].update(Expression="m1")),
@@ -1556,7 +1618,8 @@ def main(argv: list[str]) -> int:
     print(f"check_template: OK ({len(FUNCTIONS)} functions; aws-sam-translator {samtranslator.__version__}: "
           "URL AuthType NONE, InvokeFunctionUrl + InvokeFunction permissions, secrets-only IAM, CORS, build metadata, "
           "reconcile schedule, Cerbos layers under UseCerbos, one IdP secret per provider: env, IAM and Rules; "
-          f"{len(ALARMS)} alarms wired to {ALARM_TOPIC_PARAM} under every condition combination, dashboard)")
+          f"{len(ALARMS)} alarms wired to {ALARM_TOPIC_PARAM} under every condition combination, dashboard; "
+          f"METRICS_NAMESPACE, EMF alarms and dashboard on !Sub {EMF_NAMESPACE['Fn::Sub']!r})")
     return 0
 
 

@@ -33,6 +33,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FUNCTIONS = ("publish-sync", "delete-cleanup", "gated-content", "token-exchange")
 OUTPUTS = {"publish-sync": "PublishSyncUrl", "delete-cleanup": "DeleteCleanupUrl",
            "gated-content": "GatedContentUrl", "token-exchange": "TokenExchangeUrl"}
+# reconcile runs for up to its 300 s timeout (template.yaml) and answers a synchronous invoke only
+# then: wait for it longer than botocore's default 60 s read timeout.
+RECONCILE_READ_TIMEOUT_S = 320
 
 
 class Unreadable(Exception):
@@ -59,9 +62,18 @@ class Target:
         self.urls, self.reconcile, self.secret_arn, self.origin = urls, reconcile, secret_arn, origin
         self.aws_endpoint, self.lambda_endpoint = aws_endpoint, lambda_endpoint
 
-    def client(self, service, endpoint):
+    def client(self, service, endpoint, config=None):
         import boto3
-        return boto3.client(service, endpoint_url=endpoint) if endpoint else boto3.client(service)
+        kwargs = {"endpoint_url": endpoint} if endpoint else {}
+        return boto3.client(service, config=config, **kwargs)
+
+    def reconcile_client(self):
+        """The Lambda client for reconcile's dry run: it waits out a whole run, and never retries.
+        botocore retries an invoke that timed out or lost its connection (4 more attempts by
+        default), and each retry would start another run."""
+        from botocore.config import Config
+        return self.client("lambda", self.lambda_endpoint, Config(
+            read_timeout=RECONCILE_READ_TIMEOUT_S, retries={"mode": "standard", "total_max_attempts": 1}))
 
 
 def local_target():
@@ -172,7 +184,7 @@ def run(target):
 
     import botocore.exceptions
     try:
-        out = target.client("lambda", target.lambda_endpoint).invoke(
+        out = target.reconcile_client().invoke(
             FunctionName=target.reconcile, Payload=json.dumps({"dryRun": True}).encode())
         payload = json.loads(out["Payload"].read() or b"null")
         ok = not out.get("FunctionError") and isinstance(payload, dict) and payload.get("dryRun") is True \

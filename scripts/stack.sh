@@ -64,6 +64,12 @@ WEBHOOK_SECRET="whsec_local_demo"
 # Local only: the InsForge project's JWT secret (production: Secrets Manager, never in a file).
 INSFORGE_JWT_SECRET="insforge-local-jwt-secret-not-for-production-0001"
 INSFORGE_BASE_URL="http://127.0.0.1:7130"
+# The functions' metrics namespace, made as template.yaml makes it (METRICS_NAMESPACE:
+# !Sub "gatehouse/${AWS::StackName}") for a stack named local-<profile>. stack.env records both, so
+# scripts/check_alarm_metrics.py resolves ${AWS::StackName} in the alarms with the same name and
+# compares them with what the functions printed.
+LOCAL_STACK_NAME="local-$PROFILE"
+METRICS_NAMESPACE="gatehouse/$LOCAL_STACK_NAME"
 VENV="$ROOT/.venv"
 
 log() { printf '\033[1mstack(%s):\033[0m %s\n' "$PROFILE" "$*"; }
@@ -104,6 +110,9 @@ stop_all() {
 up() {
   "$ROOT/scripts/bootstrap.sh"
   stop_all
+  # The e2e suite's own function containers append their lines here (tests/tests/e2e/common/
+  # functions.rs); start empty, so scripts/check_alarm_metrics.py reads this run's lines only.
+  rm -f "$STATE/containers.log"
   # Whatever fails from here on, leave nothing running.
   trap 'status=$?; if [[ $status -ne 0 ]]; then log "failed; stopping what started"; stop_all; fi' EXIT
   # STACK_FUNCTIONS=0: no `cargo lambda watch` (the caller runs the functions) and
@@ -211,6 +220,7 @@ AUTHZ=$authz
 CERBOS_URL=$cerbos_url
 PLATFORM_ORGANIZATION_IDS=$staff_org
 RUST_LOG=info
+METRICS_NAMESPACE=$METRICS_NAMESPACE
 $FN_TUNING"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_B2B_SECRET_ARN" >"$STATE/functions-b2b.env"
   printf '%s\nSTYTCH_SECRET_ARN=%s\n' "$common" "$STYTCH_CONSUMER_SECRET_ARN" >"$STATE/functions-consumer.env"
@@ -250,6 +260,8 @@ $FN_TUNING"
 
   cat >"$STATE/stack.env" <<ENV
 STACK_PROFILE=$PROFILE
+LOCAL_STACK_NAME=$LOCAL_STACK_NAME
+METRICS_NAMESPACE=$METRICS_NAMESPACE
 MOTO_URL=http://127.0.0.1:$MOTO_PORT
 SANITY_URL=$scheme://127.0.0.1:$SANITY_PORT
 STYTCH_URL=$scheme://127.0.0.1:$STYTCH_PORT
