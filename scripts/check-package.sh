@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # CI checks on what users deploy (the arm64 `sam build` output of scripts/package.sh):
-#   1. no aws-lc in any function's release dependency tree (ring is the one crypto provider)
+#   1. no aws-lc in any function's release dependency tree (ring is the one crypto provider);
+#      a `cargo tree` that fails for any other reason fails the check
 #   2. each bootstrap is an aarch64 ELF needing at most GLIBC 2.34 (provided.al2023), with no
-#      aws-lc linked in
+#      aws-lc linked in (no "AWS-LC" string in the binary), and each function zip is at most
+#      3,000,000 bytes (issue #19's "arm64 zip per function <= 3 MB")
 #   3. the smoke scenario, the arm64 binaries under qemu-aarch64 behind the benchmark's Lambda
 #      Runtime API (tests/src/bin/bench.rs, BENCH_ONLY=smoke) against a private local stack
 #      (HTTPS emulators, moto; stack.sh profile `package`, its own ports):
@@ -17,6 +19,8 @@ cd "$ROOT"
 LOCK="${GATEHOUSE_CARGO_LOCK:-/tmp/gatehouse-cargo.lock}"  # one cargo build at a time on the machine
 FUNCTIONS=(publish-sync delete-cleanup gated-content token-exchange reconcile)
 GLIBC_MAX=2.34
+ZIP_MAX=3000000   # bytes: issue #19's "arm64 zip per function <= 3 MB"
+AWSLC_MARK="AWS-LC"  # in every aws-lc build (its version string, "AWS-LC <version>"); ring has none
 log() { printf 'check-package: %s\n' "$*"; }
 t0=$SECONDS
 
@@ -29,18 +33,34 @@ for tool in aarch64-linux-gnu-objdump qemu-aarch64; do
 done
 
 # 1. crypto: the release tree of each function, as `cargo lambda build -p <function>` resolves it.
+# in_tree FUNCTION CRATE: 0 when CRATE is in FUNCTION's normal aarch64 tree (the inverted tree is
+# left in TREE), 1 when it is not: cargo printed nothing, or refused the spec because no package
+# of that name is in the function's resolve at all. Any other cargo failure ends the check here,
+# so a broken `cargo tree` can never pass for "no aws-lc".
+in_tree() {
+  local status=0
+  TREE="$(flock "$LOCK" cargo tree -q -e normal --target aarch64-unknown-linux-gnu -p "$1" -i "$2" 2>&1)" || status=$?
+  if [[ $status -eq 0 ]]; then
+    grep -q "^$2 v" <<<"$TREE"
+    return
+  fi
+  if grep -qF "specification \`$2\` did not match any packages" <<<"$TREE"; then
+    return 1
+  fi
+  printf '%s\n' "$TREE" | tail -n 5
+  log "FAIL: \`cargo tree -e normal --target aarch64-unknown-linux-gnu -p $1 -i $2\` failed (exit $status), so the crypto check cannot run"
+  exit 1
+}
 for f in "${FUNCTIONS[@]}"; do
-  if out="$(flock "$LOCK" cargo tree -q -e normal --target aarch64-unknown-linux-gnu -p "$f" -i aws-lc-sys 2>&1)" && [[ -n "$out" ]]; then
-    printf '%s\n' "$out" | head -n 20
+  if in_tree "$f" aws-lc-sys; then
+    printf '%s\n' "$TREE" | head -n 20 || true
     log "FAIL: aws-lc-sys is in $f's release tree"; exit 1
   fi
-  if ! flock "$LOCK" cargo tree -q -e normal --target aarch64-unknown-linux-gnu -p "$f" -i ring >/dev/null 2>&1; then
-    log "FAIL: $f does not use ring"; exit 1
-  fi
+  in_tree "$f" ring || { log "FAIL: $f does not use ring (no ring in its release tree)"; exit 1; }
 done
 log "no aws-lc in the release tree of ${FUNCTIONS[*]} (ring only)"
 
-# 2. architecture and glibc.
+# 2. architecture, glibc, no aws-lc linked in, zip size.
 for f in "${FUNCTIONS[@]}"; do
   bin="target/package/$f/bootstrap"
   [[ -f "$bin" ]] || { log "FAIL: $bin missing (scripts/package.sh)"; exit 1; }
@@ -51,9 +71,24 @@ for f in "${FUNCTIONS[@]}"; do
   [[ -n "$glibc" && "$(printf '%s\n%s\n' "$glibc" "$GLIBC_MAX" | sort -V | tail -n 1)" == "$GLIBC_MAX" ]] ||
     { log "FAIL: $f needs GLIBC_$glibc (provided.al2023 has $GLIBC_MAX)"; exit 1; }
   # What was linked, not only what cargo tree resolves: aws-lc's own strings in the binary.
-  if grep -aq "AWS-LC" "$bin"; then log "FAIL: $f contains aws-lc (AWS-LC strings in $bin)"; exit 1; fi
-  printf '  %-16s %s, highest symbol GLIBC_%s (<= %s), no aws-lc\n' "$f" "$fmt" "$glibc" "$GLIBC_MAX"
+  status=0; grep -aqF "$AWSLC_MARK" "$bin" || status=$?
+  case $status in
+    0) { grep -a -o "$AWSLC_MARK[[:print:]]\{0,40\}" "$bin" | head -n 3 | sed 's/^/    /'; } || true
+       log "FAIL: $f links aws-lc: \`grep -a '$AWSLC_MARK' $bin\` matched (first matches above)"; exit 1 ;;
+    1) ;;
+    *) log "FAIL: could not search $bin for '$AWSLC_MARK' (grep exit $status)"; exit 1 ;;
+  esac
+  printf '  %-16s %s, highest symbol GLIBC_%s (<= %s), no %s string\n' "$f" "$fmt" "$glibc" "$GLIBC_MAX" "$AWSLC_MARK"
 done
+over=0
+for f in "${FUNCTIONS[@]}"; do
+  z="target/package/$f.zip"
+  [[ -f "$z" ]] || { log "FAIL: $z missing (scripts/package.sh)"; exit 1; }
+  size="$(stat -c %s "$z")"
+  if (( size <= ZIP_MAX )); then verdict=ok; else verdict=OVER; over=$((over + 1)); fi
+  printf '  %-16s zip %9d bytes (<= %d) %s\n' "$f" "$size" "$ZIP_MAX" "$verdict"
+done
+(( over == 0 )) || { log "FAIL: $over function zip(s) over $ZIP_MAX bytes (issue #19's 3 MB target)"; exit 1; }
 
 # 3. smoke under qemu.
 STYTCH_BIN="${STYTCH_EMULATOR_BIN:-$ROOT/target/debug/stytch-emulator}"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # `make package`: what `sam deploy` uploads, built the way Lambda runs it (arm64, provided.al2023).
-#   1. the arm64 toolchain (scripts/arm64-toolchain.sh: registries only, rustup not needed)
+#   1. the arm64 toolchain (scripts/arm64-toolchain.sh: registries only, rustup not needed;
+#      ARM64_TOOLCHAIN=debian|rustup picks where the aarch64 Rust std comes from, docs/deploy.md)
 #   2. ONE `cargo lambda build --release --arm64` of all five functions (dependencies compiled
 #      once, into target/arm64)
 #   3. `sam build` on template.yaml: every function and CerbosPoliciesLayer; its per-function
 #      `cargo lambda build` finds everything up to date in the same target dir, so it only copies
 #   4. target/package/<function>.zip (bootstrap at the root, as Lambda takes it) and
 #      target/package/<function>/bootstrap, then the sizes
-# Then: sam deploy (docs/deploy.md). Usage: scripts/package.sh
+# Then: sam deploy (docs/deploy.md). Usage: [ARM64_TOOLCHAIN=debian|rustup] scripts/package.sh
+# scripts/check-package.sh checks the result (no aws-lc, ELF/glibc, zips <= 3,000,000 bytes, smoke).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

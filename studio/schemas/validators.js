@@ -17,7 +17,7 @@ const isEmpty = (value) => value === undefined || value === null || value === ''
 
 // The Rust side counts and classifies characters the Rust way: `str::len()` is UTF-8 bytes,
 // `char::is_whitespace` is Unicode White_Space, `char::is_control` is category Cc
-// (shared/src/sync.rs valid_route, shared/src/idp/descope.rs validate_target). JavaScript's
+// (shared/src/gated_route.rs GatedRoute::parse, shared/src/ids.rs descope). JavaScript's
 // `.length`, `\s` and `trim()` differ (UTF-16 units; U+FEFF counts as space, U+0085 does not),
 // so these helpers follow Rust.
 const WS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000'
@@ -30,7 +30,7 @@ export const utf8Length = (s) => encoder.encode(s).length
 /** Rust's `str::trim()`. */
 export const rustTrim = (s) => s.replace(RUST_TRIM_RE, '')
 
-/** Stytch B2B organization id: organization-(test|live)-<uuid> (shared/src/idp/stytch.rs parse_id). */
+/** Stytch B2B organization id: organization-(test|live)-<uuid> (shared/src/ids.rs stytch). */
 export function organizationId(value) {
   if (isEmpty(value)) return true
   if (typeof value !== 'string') return 'Organization ID must be a string'
@@ -40,7 +40,7 @@ export function organizationId(value) {
   return true
 }
 
-/** Stytch consumer user id: user-(test|live)-<uuid> (shared/src/idp/stytch.rs parse_id). */
+/** Stytch consumer user id: user-(test|live)-<uuid> (shared/src/ids.rs stytch). */
 export function userId(value) {
   if (isEmpty(value)) return true
   if (typeof value !== 'string') return 'User ID must be a string'
@@ -60,9 +60,9 @@ export function exactlyOneTarget(doc) {
 }
 
 /**
- * A canonical route, exactly as shared/src/sync.rs valid_route accepts it: starts with "/", no
- * trailing "/" (except "/" itself), no "//", no "." or ".." segment, no whitespace, control
- * character, "?" or "#", at most 200 bytes. The gate compares routes as written, so a
+ * A canonical route, exactly as shared/src/gated_route.rs GatedRoute::parse accepts it: starts
+ * with "/", no trailing "/" (except "/" itself), no "//", no "." or ".." segment, no whitespace,
+ * control character, "?" or "#", at most 200 bytes. The gate compares routes as written, so a
  * non-canonical one would never match.
  */
 export function routePath(value) {
@@ -156,8 +156,9 @@ export function documentId(value) {
 
 // ---- Descope flavour -------------------------------------------------------------------------
 // Descope itself defines no format for tenant ids, role names or login ids beyond "a string". Login
-// ids and tenant ids follow what sync accepts (shared/src/idp/descope.rs validate_target: at most
-// 256 bytes, no whitespace at the ends, no control characters). Role keys have no Rust check yet;
+// ids and tenant ids follow what sync accepts (shared/src/ids.rs descope, which
+// Descope::validate_target applies: at most 256 bytes, no whitespace at the ends, no control
+// characters). Role keys have no Rust check yet;
 // the Studio refuses what would make the sync (which trims) and the gate (which does not) disagree.
 
 export const DESCOPE_ROLE_KEY_MAX_LENGTH = 100

@@ -176,7 +176,7 @@ describe('validators', () => {
   })
 
   test('descopeTenantId', () => {
-    // shared/src/idp/descope.rs validate_target: any text of at most 256 bytes without whitespace at the ends or control characters.
+    // shared/src/ids.rs descope (Descope::validate_target): any text of at most 256 bytes without whitespace at the ends or control characters.
     for (const ok of [TENANT, 'acme', 'acme-corp_2', 'T2', 'acme corp', 'acme.corp', 'acmé', 'A'.repeat(256), undefined, null, '']) {
       assert.equal(v.descopeTenantId(ok), true, String(ok))
     }

@@ -142,7 +142,7 @@ pub type Faults = emulator_common::faults::Faults<FaultError>;
 
 /// A per-project request limit on the management API (`POST /__gatehouse/rate_limit`): at most
 /// `requests` in each fixed window of `per`; past it Stytch's 429 `too_many_requests`, which
-/// carries no Retry-After header (../shared/reference/stytch.md).
+/// carries no Retry-After header (as Stytch's API reference describes its rate-limit errors).
 pub struct RateLimit {
     pub requests: u32,
     pub per: std::time::Duration,
