@@ -165,6 +165,50 @@ pub async fn request_text(
     Ok((axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes)), text))
 }
 
+/// An emulator's faults and call counter, reached under its own lock.
+pub trait Recorded<E> {
+    fn with_faults<R>(&self, f: impl FnOnce(&mut Faults<E>, &mut crate::calls::Calls) -> R) -> R;
+}
+
+/// Where the front both emulators' middleware share sends a request.
+pub enum Front<E> {
+    /// A control-API request (`/__gatehouse/…`): not counted, never faulted.
+    Control(axum::extract::Request),
+    /// An API request that was counted and that no fault stopped (the emulator's rate limit and
+    /// handler come next).
+    Api(axum::extract::Request),
+    /// A fault answers with this status and the emulator's error.
+    Fault(u16, E),
+    /// The body a fault's `match` needed could not be read.
+    Refused(axum::response::Response),
+}
+
+/// Counts every API request and applies the first fault that matches it (waiting out a hang).
+pub async fn front<E: Clone, S: Recorded<E>>(st: &S, req: axum::extract::Request) -> Front<E> {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/__gatehouse/") {
+        return Front::Control(req);
+    }
+    let method = req.method().as_str().to_string();
+    // One short lock for each step: none may be held across an await.
+    let with_body = st.with_faults(|faults, _| faults.needs_body(&method, &path));
+    let (req, text) = match request_text(req, with_body).await {
+        Ok(r) => r,
+        Err(resp) => return Front::Refused(resp),
+    };
+    let hit = st.with_faults(|faults, calls| {
+        calls.record(&method, &path);
+        faults.take(&method, &path, &text)
+    });
+    match hit {
+        Some(hit) => match hit.apply().await {
+            Some((status, error)) => Front::Fault(status, error),
+            None => Front::Api(req),
+        },
+        None => Front::Api(req),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,3 +136,11 @@ impl Shared {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+impl emulator_common::faults::Recorded<FaultError> for Shared {
+    fn with_faults<R>(&self, f: impl FnOnce(&mut Faults, &mut emulator_common::calls::Calls) -> R) -> R {
+        let mut g = self.lock();
+        let g = &mut *g;
+        f(&mut g.faults, &mut g.calls)
+    }
+}

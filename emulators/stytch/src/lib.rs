@@ -15,6 +15,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use emulator_common::faults::{Front, front};
 
 pub use state::{Config, Kind, ProjectConfig};
 use state::{Inner, Project, Shared};
@@ -89,31 +90,16 @@ fn rate_limited_path(path: &str) -> bool {
     path.starts_with("/v1/b2b/organizations") || path.starts_with("/v1/users")
 }
 
-/// Counts every non-control request, applies matching faults (status or hang), then the
-/// optional per-project rate limit.
+/// Counts every non-control request, applies matching faults (status or hang:
+/// `emulator_common::faults::front`), then the optional per-project rate limit.
 async fn count_and_fault(State(st): State<Shared>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if path.starts_with("/__gatehouse/") {
-        return next.run(req).await;
-    }
-    let method = req.method().as_str().to_string();
-    // Computed first: a lock guard in the `match` scrutinee would live across the await.
-    let with_body = st.lock().faults.needs_body(&method, &path);
-    let (req, text) = match emulator_common::faults::request_text(req, with_body).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
+    let req = match front(&st, req).await {
+        Front::Control(req) => return next.run(req).await,
+        Front::Api(req) => req,
+        Front::Fault(status, error) => return control::fault_error(status, error).into_response(),
+        Front::Refused(resp) => return resp,
     };
-    let hit = {
-        let mut g = st.lock();
-        g.calls.record(&method, &path);
-        g.faults.take(&method, &path, &text)
-    };
-    if let Some(hit) = hit
-        && let Some((status, error)) = hit.apply().await
-    {
-        return control::fault_error(status, error).into_response();
-    }
-    if rate_limited_path(&path) {
+    if rate_limited_path(req.uri().path()) {
         let mut g = st.lock();
         // Unauthenticated requests are the handler's 401, not the limit's.
         if let Ok(project) = api::basic_auth(&g, req.headers())

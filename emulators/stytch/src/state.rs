@@ -195,6 +195,14 @@ impl Shared {
     }
 }
 
+impl emulator_common::faults::Recorded<FaultError> for Shared {
+    fn with_faults<R>(&self, f: impl FnOnce(&mut Faults, &mut emulator_common::calls::Calls) -> R) -> R {
+        let mut g = self.lock();
+        let g = &mut *g;
+        f(&mut g.faults, &mut g.calls)
+    }
+}
+
 pub fn str_field<'a>(o: &'a Obj, k: &str) -> &'a str {
     o.get(k).and_then(Value::as_str).unwrap_or("")
 }
