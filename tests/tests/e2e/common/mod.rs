@@ -83,26 +83,34 @@ pub fn stack() -> &'static Stack {
     STACK.get_or_init(|| {
         let path = std::env::var("GATEHOUSE_STACK_ENV")
             .unwrap_or_else(|_| format!("{}/../.stack/test/stack.env", env!("CARGO_MANIFEST_DIR")));
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if std::env::var("GATEHOUSE_E2E").as_deref() == Ok("required") => {
-                panic!("{path}: {e}. GATEHOUSE_E2E=required but the test stack is not running (scripts/stack.sh up test)")
+        let skip = |why: String| -> ! {
+            if std::env::var("GATEHOUSE_E2E").as_deref() == Ok("required") {
+                panic!("{why}. GATEHOUSE_E2E=required but the test stack is not running (scripts/stack.sh up test)")
             }
-            Err(_) => {
-                use std::io::Write as _;
-                // Straight to stderr: libtest captures print!/eprintln! of a passing test.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "e2e: skipped, no test stack at {path} (`make test` starts it; or scripts/stack.sh up test, then cargo test)"
-                );
-                std::process::exit(0);
-            }
+            use std::io::Write as _;
+            // Straight to stderr: libtest captures print!/eprintln! of a passing test.
+            let _ = writeln!(
+                std::io::stderr(),
+                "e2e: skipped, {why} (`make test` starts the stack; or scripts/stack.sh up test, then cargo test)"
+            );
+            std::process::exit(0);
         };
-        let env = text
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| skip(format!("no test stack at {path} ({e})")));
+        let env: HashMap<String, String> = text
             .lines()
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
+        // The env file outlives `scripts/stack.sh down`: only a stack that answers counts.
+        let sanity = env.get("SANITY_URL").cloned().unwrap_or_default();
+        let addr = sanity.split("://").nth(1).unwrap_or("").trim_end_matches('/');
+        let answers = std::net::ToSocketAddrs::to_socket_addrs(addr)
+            .ok()
+            .and_then(|mut a| a.next())
+            .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok());
+        if !answers {
+            skip(format!("the test stack of {path} does not answer at SANITY_URL={sanity:?} (stopped?)"));
+        }
         // Every #[tokio::test] has its own runtime: pooled connections would outlive theirs.
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(0).build().unwrap();
         Stack { env, http }
