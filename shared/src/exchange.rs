@@ -70,7 +70,7 @@ mod tests {
             organization_id: Some("organization-test-x".into()),
             organization_slug: None,
             roles: vec!["stytch_admin".into()],
-            project_roles: None,
+            project_roles: crate::session::ProjectRoles::NotApplicable,
             factors: vec!["email".into()],
             expires_at: exp,
             email: email.map(String::from),

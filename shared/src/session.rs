@@ -69,14 +69,27 @@ pub struct Session {
     pub organization_id: Option<String>,
     pub organization_slug: Option<String>,
     pub roles: Vec<String>,
-    /// Descope: the project-level roles alone (`None` when the token cannot tell them from the
-    /// current tenant's: the dct-only layout). Stytch has none: `None`. Only these can make a
-    /// Descope session staff (authz::staff); a tenant admin assigns tenant roles.
-    pub project_roles: Option<Vec<String>>,
+    /// Whether the project has roles above its organizations and which this session holds; only
+    /// `Known` ones can make a session of such a project staff (authz::staff): a tenant admin
+    /// assigns tenant roles.
+    pub project_roles: ProjectRoles,
     /// Distinct authentication channels of this session (email, phone, totp, webauthn, …).
     pub factors: Vec<String>,
     pub expires_at: i64,
     pub email: Option<String>,
+}
+
+/// A session's project-level roles, as its verifier could tell them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectRoles {
+    /// The project has no level above its organizations: `roles` are the organization's
+    /// (Stytch B2B members), or there are none (Stytch consumer users).
+    NotApplicable,
+    /// The project has project-level roles, but this token does not tell them apart from the
+    /// current tenant's (Descope's dct-only layout): never staff.
+    Indistinct,
+    /// The project-level roles alone (Descope).
+    Known(Vec<String>),
 }
 
 impl Session {

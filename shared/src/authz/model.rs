@@ -196,7 +196,7 @@ mod tests {
             organization_id: None,
             organization_slug: None,
             roles: vec![],
-            project_roles: None,
+            project_roles: crate::session::ProjectRoles::NotApplicable,
             factors: vec!["email".into()],
             expires_at: 0,
             email: None,

@@ -5,7 +5,7 @@
 //! set what").
 
 use crate::config::StaffConfig;
-use crate::session::Session;
+use crate::session::{ProjectRoles, Session};
 
 /// The role staff hold: a B2B member role in a `PLATFORM_ORGANIZATION_IDS` organization
 /// (Stytch), or a project-level role (Descope).
@@ -28,12 +28,12 @@ impl Staff {
     pub fn decide(&self, s: &Session) -> bool {
         let has = |roles: &[String]| roles.iter().any(|r| r == STAFF_ROLE);
         match &s.project_roles {
-            // Descope
-            Some(project) => {
+            ProjectRoles::Known(project) => {
                 has(project) && (self.tenants.is_empty() || s.organization_id.as_ref().is_some_and(|t| self.tenants.contains(t)))
             }
-            // Stytch
-            None => s.organization_id.as_ref().is_some_and(|o| self.organizations.contains(o)) && has(&s.roles),
+            // Only a tenant's roles in view: whatever the organization lists say.
+            ProjectRoles::Indistinct => false,
+            ProjectRoles::NotApplicable => s.organization_id.as_ref().is_some_and(|o| self.organizations.contains(o)) && has(&s.roles),
         }
     }
 }
@@ -45,13 +45,17 @@ mod tests {
     const STAFF_ORG: &str = "organization-test-11111111-1111-4111-8111-111111111111";
     const CUSTOMER_ORG: &str = "organization-test-22222222-2222-4222-8222-222222222222";
 
-    fn session(org: Option<&str>, roles: &[&str], project: Option<&[&str]>) -> Session {
+    fn known(roles: &[&str]) -> ProjectRoles {
+        ProjectRoles::Known(roles.iter().map(|r| r.to_string()).collect())
+    }
+
+    fn session(org: Option<&str>, roles: &[&str], project: ProjectRoles) -> Session {
         Session {
             subject: "s".into(),
             organization_id: org.map(String::from),
             organization_slug: None,
             roles: roles.iter().map(|r| r.to_string()).collect(),
-            project_roles: project.map(|p| p.iter().map(|r| r.to_string()).collect()),
+            project_roles: project,
             factors: vec![],
             expires_at: 0,
             email: None,
@@ -61,25 +65,29 @@ mod tests {
     #[test]
     fn stytch_staff_needs_a_configured_organization_and_the_role() {
         let staff = Staff::new(&StaffConfig { organizations: vec![STAFF_ORG.into()], tenants: vec![] });
-        assert!(staff.decide(&session(Some(STAFF_ORG), &["stytch_member", STAFF_ROLE], None)));
-        assert!(!staff.decide(&session(Some(STAFF_ORG), &["stytch_member", "stytch_admin"], None)), "no role");
-        assert!(!staff.decide(&session(Some(CUSTOMER_ORG), &["stytch_admin", STAFF_ROLE], None)), "a customer admin's own role");
-        assert!(!staff.decide(&session(None, &[STAFF_ROLE, "stytch_user"], None)), "consumer sessions are never staff");
+        assert!(staff.decide(&session(Some(STAFF_ORG), &["stytch_member", STAFF_ROLE], ProjectRoles::NotApplicable)));
+        assert!(!staff.decide(&session(Some(STAFF_ORG), &["stytch_member", "stytch_admin"], ProjectRoles::NotApplicable)), "no role");
+        assert!(!staff.decide(&session(Some(CUSTOMER_ORG), &["stytch_admin", STAFF_ROLE], ProjectRoles::NotApplicable)), "a customer admin's own role");
+        assert!(!staff.decide(&session(None, &[STAFF_ROLE, "stytch_user"], ProjectRoles::NotApplicable)), "consumer sessions are never staff");
         let nobody = Staff::new(&StaffConfig::default());
-        assert!(!nobody.decide(&session(Some(STAFF_ORG), &[STAFF_ROLE], None)), "an empty list means no staff");
+        assert!(!nobody.decide(&session(Some(STAFF_ORG), &[STAFF_ROLE], ProjectRoles::NotApplicable)), "an empty list means no staff");
     }
 
     #[test]
     fn descope_staff_needs_a_project_role_never_a_tenant_role() {
         let any = Staff::new(&StaffConfig::default());
-        assert!(any.decide(&session(None, &[STAFF_ROLE], Some(&[STAFF_ROLE]))));
-        assert!(any.decide(&session(Some("T-staff"), &[STAFF_ROLE], Some(&[STAFF_ROLE]))));
+        assert!(any.decide(&session(None, &[STAFF_ROLE], known(&[STAFF_ROLE]))));
+        assert!(any.decide(&session(Some("T-staff"), &[STAFF_ROLE], known(&[STAFF_ROLE]))));
         // The role only in the tenant's roles (merged into `roles`), or a token that cannot tell.
-        assert!(!any.decide(&session(Some("T-acme"), &[STAFF_ROLE], Some(&[]))));
-        assert!(!any.decide(&session(Some("T-acme"), &[STAFF_ROLE], None)));
+        assert!(!any.decide(&session(Some("T-acme"), &[STAFF_ROLE], known(&[]))));
+        assert!(!any.decide(&session(Some("T-acme"), &[STAFF_ROLE], ProjectRoles::Indistinct)));
+        // Indistinct roles are never staff, even where an organization list would match (a
+        // Descope deployment given PLATFORM_ORGANIZATION_IDS by mistake).
+        let listed = Staff::new(&StaffConfig { organizations: vec![STAFF_ORG.into()], tenants: vec![] });
+        assert!(!listed.decide(&session(Some(STAFF_ORG), &[STAFF_ROLE], ProjectRoles::Indistinct)));
         let pinned = Staff::new(&StaffConfig { organizations: vec![], tenants: vec!["T-staff".into()] });
-        assert!(pinned.decide(&session(Some("T-staff"), &[STAFF_ROLE], Some(&[STAFF_ROLE]))));
-        assert!(!pinned.decide(&session(Some("T-acme"), &[STAFF_ROLE], Some(&[STAFF_ROLE]))), "another current tenant");
-        assert!(!pinned.decide(&session(None, &[STAFF_ROLE], Some(&[STAFF_ROLE]))), "no current tenant");
+        assert!(pinned.decide(&session(Some("T-staff"), &[STAFF_ROLE], known(&[STAFF_ROLE]))));
+        assert!(!pinned.decide(&session(Some("T-acme"), &[STAFF_ROLE], known(&[STAFF_ROLE]))), "another current tenant");
+        assert!(!pinned.decide(&session(None, &[STAFF_ROLE], known(&[STAFF_ROLE]))), "no current tenant");
     }
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::jwks::{Jwks, rs256_key};
 use crate::jwt::{self, Validation};
-use crate::session::{LEEWAY_S, Session, SessionError};
+use crate::session::{LEEWAY_S, ProjectRoles, Session, SessionError};
 
 /// Where a Descope project's signing keys are published.
 pub fn descope_jwks_url(base: &str, project_id: &str) -> String {
@@ -93,7 +93,8 @@ impl DescopeVerifier {
         // one has no current tenant: it acts as the user alone (project-level roles).
         // Top-level roles are project-level unless the token carries only the current tenant
         // (`dct` set, `tenants` absent): then they are that tenant's.
-        let project_roles = (dct.is_none() || c.tenants.is_some()).then(|| c.roles.clone());
+        let project_roles =
+            if dct.is_none() || c.tenants.is_some() { ProjectRoles::Known(c.roles.clone()) } else { ProjectRoles::Indistinct };
         let mut roles = c.roles;
         let mut organization_id = dct.clone();
         if let (Some(t), Some(tenants)) = (&dct, &c.tenants) {
@@ -210,7 +211,7 @@ mod tests {
         assert_eq!(s.organization_id, None);
         assert_eq!(s.organization_slug, None);
         assert_eq!(s.roles, vec!["reader"]);
-        assert_eq!(s.project_roles, Some(vec!["reader".to_string()]));
+        assert_eq!(s.project_roles, ProjectRoles::Known(vec!["reader".to_string()]));
         assert_eq!(s.factors, vec!["email"]);
         assert!(!s.mfa());
         assert_eq!(s.email, None);
@@ -220,7 +221,7 @@ mod tests {
         let s = v.verify(m["session_jwt"].as_str().unwrap()).await.unwrap();
         assert_eq!(s.organization_id.as_deref(), Some(TENANT));
         assert_eq!(s.roles, vec!["reader", "acme-admin", "editor"]);
-        assert_eq!(s.project_roles, Some(vec!["reader".to_string()]), "tenant roles are not project roles");
+        assert_eq!(s.project_roles, ProjectRoles::Known(vec!["reader".to_string()]), "tenant roles are not project roles");
         assert_eq!(s.factors, vec!["email", "totp"]);
         assert_eq!(s.expires_at, m["expires_at"].as_i64().unwrap());
         assert!(s.mfa());
@@ -229,7 +230,7 @@ mod tests {
         let s = v.verify(&emu.jwt(json!({"tenant": TENANT, "dct_only": true})).await).await.unwrap();
         assert_eq!(s.organization_id.as_deref(), Some(TENANT));
         assert_eq!(s.roles, vec!["acme-admin", "editor"]);
-        assert_eq!(s.project_roles, None, "the dct-only layout cannot tell project roles apart");
+        assert_eq!(s.project_roles, ProjectRoles::Indistinct, "the dct-only layout cannot tell project roles apart");
 
         // Step-up: Descope puts "mfa" in amr; the email claim is taken when present.
         let s = v.verify(&emu.jwt(json!({"amr": ["mfa"], "override_claims": {"email": "ada@acme.example"}})).await).await.unwrap();
@@ -343,7 +344,7 @@ mod tests {
             organization_id: None,
             organization_slug: None,
             roles: vec![],
-            project_roles: None,
+            project_roles: ProjectRoles::Indistinct,
             factors: f.iter().map(|x| x.to_string()).collect(),
             expires_at: 0,
             email: None,

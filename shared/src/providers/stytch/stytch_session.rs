@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::stytch_secret::ProjectKind;
 use crate::jwks::{Jwks, rs256_key};
 use crate::jwt::{self, Validation};
-use crate::session::{LEEWAY_S, Session, SessionError};
+use crate::session::{LEEWAY_S, ProjectRoles, Session, SessionError};
 
 #[derive(Deserialize)]
 struct Factor {
@@ -117,7 +117,7 @@ impl StytchVerifier {
             organization_id,
             organization_slug,
             roles: session.roles,
-            project_roles: None,
+            project_roles: ProjectRoles::NotApplicable,
             factors,
             expires_at: c.exp,
             email,
