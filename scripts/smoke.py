@@ -13,7 +13,7 @@ Checks, each one line (ok / FAIL):
   - gated-content answers an anonymous read 200 or 404, never 5xx, and a CORS preflight from
     the configured origin with that origin
   - token-exchange refuses a request without credentials (401)
-  - reconcile's dry run returns its report
+  - reconcile's dry run returns its report, and its scan of the identity provider ran
 
 Exit status 0 when every check passes, 1 otherwise, 2 when the stack cannot be read.
 """
@@ -190,6 +190,14 @@ def run(target):
         ok = not out.get("FunctionError") and isinstance(payload, dict) and payload.get("dryRun") is True \
             and all(isinstance(payload.get(k), int) for k in ("changed", "cleared", "errors"))
         report.check("reconcile's dry run returns its report", ok, json.dumps(payload)[:300])
+        if ok:
+            # A scan the provider refused (a wrong management secret, the project unreachable) is
+            # a detail of the report, not a failed run: name it here, or smoke would pass a stack
+            # that can never repair a target.
+            scan = [d for d in payload.get("details") or [] if isinstance(d, dict)
+                    and d.get("documentId") == "*" and d.get("error") == "provider_unavailable"]
+            report.check("reconcile's dry run reached the identity provider (its scan ran)", not scan,
+                         json.dumps(scan)[:300])
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, ValueError) as e:
         report.check("reconcile's dry run returns its report", False, str(e)[:300])
     return report.failed

@@ -32,7 +32,7 @@ class Smoke(unittest.TestCase):
     def test_the_local_stack_passes_every_check(self):
         code, out = quiet(smoke.main, ["local"])
         self.assertEqual(code, 0, out)
-        self.assertEqual(out.count("smoke: ok"), 8, out)
+        self.assertEqual(out.count("smoke: ok"), 9, out)
         print(out, end="")
 
     def test_a_wrong_answer_fails_its_check(self):
@@ -49,6 +49,26 @@ class Smoke(unittest.TestCase):
         failed, out = quiet(smoke.run, target)
         self.assertEqual(failed, 1, out)
         self.assertIn("FAIL reconcile's dry run", out)
+
+    def test_a_provider_refusing_the_scan_fails_its_check(self):
+        # What a wrong Stytch secret in Secrets Manager looks like to reconcile: its scan is refused.
+        import urllib.request
+        stytch = smoke.read_env(os.path.join(smoke.ROOT, ".stack", "test", "stack.env"))["STYTCH_URL"]
+        path = "/v1/b2b/organizations/search"
+
+        def faults(method, body):
+            req = urllib.request.Request(f"{stytch}/__gatehouse/faults", json.dumps(body).encode(), method=method,
+                                         headers={"content-type": "application/json"})
+            urllib.request.urlopen(req, timeout=10).read()
+
+        faults("POST", {"method": "POST", "path": path, "status": 401, "count": 20})
+        try:
+            failed, out = quiet(smoke.run, smoke.local_target())
+        finally:
+            faults("DELETE", {"method": "POST", "path": path})
+        self.assertEqual(failed, 1, out)
+        self.assertIn("FAIL reconcile's dry run reached the identity provider", out)
+        self.assertIn("provider_unavailable", out)
 
     def test_an_unreadable_stack_is_exit_2(self):
         root = smoke.ROOT
