@@ -114,9 +114,10 @@ fn before_of(rule: Option<&Rule>) -> Before {
     match rule {
         None => Before::Null,
         Some(r) => {
+            let (org, user) = r.fields.stytch_ids();
             let mut m = Map::new();
-            m.insert("stytchOrganizationId".into(), r.fields.stytch_ids().0.map_or(Value::Null, Value::String));
-            m.insert("stytchUserId".into(), r.fields.stytch_ids().1.map_or(Value::Null, Value::String));
+            m.insert("stytchOrganizationId".into(), org.map_or(Value::Null, Value::String));
+            m.insert("stytchUserId".into(), user.map_or(Value::Null, Value::String));
             Before::Object(m)
         }
     }

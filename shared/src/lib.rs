@@ -91,9 +91,24 @@ mod layering {
         heads.iter().filter_map(|x| x.trim().split("::").next()).filter(|x| !x.is_empty()).map(String::from).collect()
     }
 
+    /// What each `prefix` in `code` is followed by: the identifier after it, or each head of a
+    /// `{…}` list (`crate::x`, `crate::{x, y::{z}}`).
+    fn heads_after(code: &str, prefix: &str) -> Vec<String> {
+        let mut heads = Vec::new();
+        for (i, _) in code.match_indices(prefix) {
+            let rest = &code[i + prefix.len()..];
+            match rest.strip_prefix('{') {
+                Some(list) => heads.extend(use_list_heads(list)),
+                None => heads.push(rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()),
+            }
+        }
+        heads
+    }
+
     #[test]
     fn nested_use_lists_are_read() {
         assert_eq!(use_list_heads("a::{b, c::{d}}, e, f::g};"), vec!["a", "e", "f"]);
+        assert_eq!(heads_after("use crate::x::y; crate::{a::{b}, c}", "crate::"), vec!["x", "a", "c"]);
     }
 
     /// The crate's top-level modules each file's code names (`crate::x`, `use crate::{x, …}`).
@@ -107,15 +122,7 @@ mod layering {
             if top == "lib" {
                 continue;
             }
-            let mut names = BTreeSet::new();
-            for (i, _) in code.match_indices("crate::") {
-                let rest = &code[i + 7..];
-                if let Some(list) = rest.strip_prefix('{') {
-                    names.extend(use_list_heads(list));
-                } else {
-                    names.insert(rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect());
-                }
-            }
+            let mut names: BTreeSet<String> = heads_after(code, "crate::").into_iter().collect();
             names.remove(&top);
             g.entry(top).or_default().extend(names);
         }
@@ -177,18 +184,12 @@ mod layering {
         let mut checked = 0;
         for (path, code) in files.iter().filter(|(p, _)| !p.starts_with("providers/")) {
             // `providers::stytch…`, and `providers::{stytch::…}` lists.
-            for (i, _) in code.match_indices("providers::") {
-                let rest = &code[i + "providers::".len()..];
-                let heads = match rest.strip_prefix('{') {
-                    Some(list) => use_list_heads(list),
-                    None => vec![rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()],
-                };
-                for name in ["stytch", "descope"] {
-                    assert!(
-                        !heads.iter().any(|h| h == name),
-                        "{path} names providers::{name}: outside providers/ only the one provider value (IdpSecret, AnyProvider, AnyVerifier, RuleFields) is seen"
-                    );
-                }
+            let heads = heads_after(code, "providers::");
+            for name in ["stytch", "descope"] {
+                assert!(
+                    !heads.iter().any(|h| h == name),
+                    "{path} names providers::{name}: outside providers/ only the one provider value (IdpSecret, AnyProvider, AnyVerifier, RuleFields) is seen"
+                );
             }
             checked += 1;
         }

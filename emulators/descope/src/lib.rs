@@ -126,8 +126,7 @@ async fn count_fault_limit(State(st): State<Shared>, req: Request, next: Next) -
         Front::Fault(status, error) => return control::fault_error(status, &error).into_response(),
         Front::Refused(resp) => return resp,
     };
-    let path = req.uri().path().to_string();
-    if rate_limited_path(&path) {
+    if rate_limited_path(req.uri().path()) {
         let mut g = st.lock();
         if let Some((limit, window)) = g.cfg.rate_limit {
             let now = util::now_unix();

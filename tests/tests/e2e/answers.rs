@@ -68,10 +68,6 @@ async fn cms_fault(needle: &str, fault: Value) {
     stack().sanity_fault("POST", &query_path(), f, 1000).await;
 }
 
-fn org_path(org: &str) -> String {
-    format!("/v1/b2b/organizations/{org}")
-}
-
 /// `fault` for a Sanity or Stytch failure mode: 400 → 502, 500 → 503, a hang → 504.
 fn fault_for(status: &str) -> Value {
     match status {

@@ -7,8 +7,9 @@
 //!
 //! The rate limit alone loses nothing (the sync functions wait it out within their budget), so
 //! a few organizations (`BULK_OUTAGE`, default 5) also fail every write with a 500 until the
-//! queue has drained, as during a provider incident: exactly those deliveries must be lost, and
-//! reconcile must bring them back once the provider answers again.
+//! queue has drained, as during a provider incident: their deliveries must be lost (any the rate
+//! limit costs are counted), and reconcile must bring every lost one back once the provider
+//! answers again.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -38,7 +39,7 @@ async fn a_bulk_publish_under_a_rate_limit_and_an_outage_loses_only_what_one_rec
 
     let outage: Vec<&str> = orgs.iter().take(env_num("BULK_OUTAGE", 5) as usize).map(String::as_str).collect();
     for org in &outage {
-        s.stytch_fault("PUT", &format!("/v1/b2b/organizations/{org}"), json!({"status": 500}), 1000).await;
+        s.stytch_fault("PUT", &org_path(org), json!({"status": 500}), 1000).await;
     }
     let limited = s.stytch_rate_limit(limit, per_ms).await;
     let started = Instant::now();
@@ -53,7 +54,7 @@ async fn a_bulk_publish_under_a_rate_limit_and_an_outage_loses_only_what_one_rec
     let stats = s.stytch_rate_limit_stats().await;
     drop(limited);
     for org in &outage {
-        s.clear_stytch_fault("PUT", &format!("/v1/b2b/organizations/{org}")).await;
+        s.clear_stytch_fault("PUT", &org_path(org)).await;
     }
 
     // Every attempt Sanity made for this transaction, per rule.

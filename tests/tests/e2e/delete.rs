@@ -143,7 +143,7 @@ async fn stytch_500_on_delete_is_503_then_redelivery_converges() {
     let s = stack();
     let org = s.create_org(json!({"keep": 1})).await;
     let id = synced(&org).await;
-    let path = format!("/v1/b2b/organizations/{org}");
+    let path = org_path(&org);
     s.stytch_fault("PUT", &path, json!({"status": 500}), 1000).await;
     s.mutate(json!([{ "delete": { "id": id } }])).await;
     s.idle().await;

@@ -162,7 +162,7 @@ impl Deployment {
         let s = stack();
         match self {
             Deployment::Consumer => unreachable!("{CONSUMER}"),
-            Deployment::B2b => s.stytch_fault("PUT", &format!("/v1/b2b/organizations/{}", t.id), fault, count).await,
+            Deployment::B2b => s.stytch_fault("PUT", &org_path(&t.id), fault, count).await,
             // Every user's attribute write shares the path: scoped to this user's login id.
             Deployment::Descope => {
                 let mut fault = fault;
@@ -176,7 +176,7 @@ impl Deployment {
         let s = stack();
         match self {
             Deployment::Consumer => unreachable!("{CONSUMER}"),
-            Deployment::B2b => s.clear_stytch_fault("PUT", &format!("/v1/b2b/organizations/{}", t.id)).await,
+            Deployment::B2b => s.clear_stytch_fault("PUT", &org_path(&t.id)).await,
             Deployment::Descope => s.clear_descope_fault("POST", "/v1/mgmt/user/update/customAttribute", &t.id).await,
         }
     }

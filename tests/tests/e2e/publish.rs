@@ -247,7 +247,7 @@ async fn stytch_429_twice_then_ok_is_synced() {
     let s = stack();
     let org = s.create_org(json!({})).await;
     let id = format!("rule-{}", uid());
-    s.stytch_fault("PUT", &format!("/v1/b2b/organizations/{org}"), json!({"status": 429}), 2).await;
+    s.stytch_fault("PUT", &org_path(&org), json!({"status": 429}), 2).await;
     s.mutate(json!([{ "create": rule(&id, Some(&org), None, json!({})) }])).await;
     s.idle().await;
     let d = s.deliveries(&id).await;
@@ -263,7 +263,7 @@ async fn stytch_down_is_503_unchanged_then_redelivery_converges() {
     ensure_plans().await;
     let s = stack();
     let org = s.create_org(json!({"keep": true})).await;
-    let path = format!("/v1/b2b/organizations/{org}");
+    let path = org_path(&org);
     let id = format!("rule-{}", uid());
     s.stytch_fault("PUT", &path, json!({"status": 500}), 1000).await;
     s.mutate(json!([{ "create": rule(&id, Some(&org), None, json!({})) }])).await;

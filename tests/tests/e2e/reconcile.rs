@@ -292,8 +292,8 @@ async fn provider_failures_are_reported_and_retried_by_the_next_run() {
         s.idle().await;
     }
     // `bad` fails every write; `busy` answers 429 twice, then accepts.
-    let bad_path = format!("/v1/b2b/organizations/{bad}");
-    let busy_path = format!("/v1/b2b/organizations/{busy}");
+    let bad_path = org_path(&bad);
+    let busy_path = org_path(&busy);
     s.stytch_fault("PUT", &bad_path, json!({"status": 500}), 1000).await;
     s.stytch_fault("PUT", &busy_path, json!({"status": 429, "error_type": "too_many_requests"}), 2).await;
     let r = run_ok(B2b, json!({})).await;

@@ -17,6 +17,7 @@ use serde_json::Value;
 pub use aws::*;
 pub use functions::*;
 pub use sanity::*;
+pub use stytch::org_path;
 
 pub struct Stack {
     env: HashMap<String, String>,

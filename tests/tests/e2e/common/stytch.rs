@@ -4,6 +4,11 @@ use serde_json::{Value, json};
 
 use super::*;
 
+/// A B2B organization's management API path (the one its reads, writes and faults name).
+pub fn org_path(org: &str) -> String {
+    format!("/v1/b2b/organizations/{org}")
+}
+
 impl Stack {
     /// A management call to the Stytch project of `d` (B2b or Consumer).
     fn stytch(&self, method: reqwest::Method, path: &str, d: Deployment) -> reqwest::RequestBuilder {
@@ -31,7 +36,7 @@ impl Stack {
 
     pub async fn create_member(&self, org: &str, roles: &[&str]) -> String {
         let r = self
-            .send(self.stytch(reqwest::Method::POST, &format!("/v1/b2b/organizations/{org}/members"), Deployment::B2b).json(&json!({
+            .send(self.stytch(reqwest::Method::POST, &format!("{}/members", org_path(org)), Deployment::B2b).json(&json!({
                 "email_address": format!("m{}@example.com", uid()), "roles": roles
             })))
             .await;
@@ -48,20 +53,20 @@ impl Stack {
     }
 
     pub async fn delete_org(&self, org: &str) {
-        let r = self.send(self.stytch(reqwest::Method::DELETE, &format!("/v1/b2b/organizations/{org}"), Deployment::B2b)).await;
+        let r = self.send(self.stytch(reqwest::Method::DELETE, &org_path(org), Deployment::B2b)).await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
 
     /// The organization's trusted_metadata.
     pub async fn org_metadata(&self, org: &str) -> Value {
-        let r = self.send(self.stytch(reqwest::Method::GET, &format!("/v1/b2b/organizations/{org}"), Deployment::B2b)).await;
+        let r = self.send(self.stytch(reqwest::Method::GET, &org_path(org), Deployment::B2b)).await;
         assert_eq!(r.status, 200, "{}", r.body);
         r.body["organization"]["trusted_metadata"].clone()
     }
 
     pub async fn set_org_metadata(&self, org: &str, metadata: Value) {
         let r = self
-            .send(self.stytch(reqwest::Method::PUT, &format!("/v1/b2b/organizations/{org}"), Deployment::B2b).json(&json!({"trusted_metadata": metadata})))
+            .send(self.stytch(reqwest::Method::PUT, &org_path(org), Deployment::B2b).json(&json!({"trusted_metadata": metadata})))
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
@@ -78,7 +83,7 @@ impl Stack {
     }
 
     pub async fn org_writes(&self, org: &str) -> u64 {
-        self.stytch_calls("PUT", &format!("/v1/b2b/organizations/{org}")).await
+        self.stytch_calls("PUT", &org_path(org)).await
     }
 
     pub async fn stytch_fault(&self, method: &str, path: &str, fault: Value, count: u32) {
